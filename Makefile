@@ -1,0 +1,52 @@
+# The two commands of CONTRACT.md section 1, and the habits around them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export XDG_RUNTIME_DIR ?= /tmp
+
+.PHONY: run test check lint format typecheck migrations-check bench lock clean wipe
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
+	@$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@$(PY) -m infra.run
+
+test: $(STAMP)
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy .
+
+migrations-check: $(STAMP)
+	$(PY) manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check test
+
+bench: $(STAMP)
+	@$(PY) -m tests.benchmarks.run
+
+# Re-pin the whole dependency tree after editing pyproject.toml.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile -q --python-version 3.11 --extra dev --generate-hashes \
+		pyproject.toml -o requirements.lock
+
+# Stop the embedded services (make run stops them on Ctrl-C; this is for strays).
+clean: $(STAMP)
+	@$(PY) -c "from infra import embedded; embedded.stop()"
+
+# Stop the embedded services and delete their data.
+wipe: $(STAMP)
+	@$(PY) -c "from infra import embedded; embedded.wipe()"

@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/v1/", include("tenants.api.urls")),
+    path("webhooks/", include("tenants.identity.urls")),
+    path("", include("dashboard.urls")),
+]

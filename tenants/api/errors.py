@@ -1,0 +1,73 @@
+"""Turn every API failure into the documented error shape.
+
+`{"error": {"message", "type", "code", "param"}}`, the OpenAI shape the proxy
+uses too (CONTRACT.md section 5), so one client-side handler reads both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from tenants.errors import ActionError
+
+TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+
+
+def error_body(status_code: int, message: str, code: str, param: str | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message,
+            "type": TYPES.get(status_code, "api_error"),
+            "code": code,
+            "param": param,
+        }
+    }
+
+
+def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, str, str]:
+    """Return (param, message, code) of the first validation error in DRF's nested detail."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = None if key == "non_field_errors" else str(key)
+            param = f"{path}.{name}" if path and name else (name or path)
+            return _first_error(value, param)
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], path)
+    code = getattr(detail, "code", "invalid")
+    return path, str(detail), str(code)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ActionError):
+        return Response(error_body(exc.status, exc.message, exc.code, exc.field), status=exc.status)
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        return Response(error_body(404, "Not found.", "not_found"), status=404)
+    if isinstance(exc, exceptions.ValidationError):
+        param, message, code = _first_error(exc.detail)
+        return Response(error_body(400, message, code, param), status=400)
+    if isinstance(exc, exceptions.ParseError):
+        return Response(error_body(400, str(exc.detail), "invalid_json"), status=400)
+    if isinstance(exc, exceptions.APIException):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+        response = Response(error_body(exc.status_code, str(exc.detail), str(code)), status=exc.status_code)
+        if isinstance(exc, exceptions.Throttled) and exc.wait:
+            response["Retry-After"] = str(int(exc.wait))
+        if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    return None

@@ -1,0 +1,98 @@
+"""Management API endpoints for teams, projects and API keys (CONTRACT.md section 4)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tenants import actions
+from tenants.api.auth import IsOrgAdmin, OrgContext
+from tenants.api.serializers import (
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    IssuedKeySerializer,
+    ProjectCreateSerializer,
+    ProjectSerializer,
+    TeamCreateSerializer,
+    TeamSerializer,
+)
+from tenants.errors import Invalid
+from tenants.models import ApiKey, Project, Team, User
+from tenants.scoping import for_org, get_for_org
+
+
+def _context(request: Request) -> OrgContext:
+    return cast(OrgContext, request.auth)
+
+
+@extend_schema(methods=["GET"], responses=TeamSerializer(many=True))
+@extend_schema(methods=["POST"], request=TeamCreateSerializer, responses={201: TeamSerializer})
+@api_view(["GET", "POST"])
+@permission_classes([IsOrgAdmin])
+def teams(request: Request) -> Response:
+    ctx = _context(request)
+    if request.method == "GET":
+        rows = for_org(Team.objects.all(), ctx.org).order_by("name")
+        return Response(TeamSerializer(rows, many=True).data)
+    body = TeamCreateSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    team = actions.create_team(ctx.org, body.validated_data["name"], ctx.actor)
+    return Response(TeamSerializer(team).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(methods=["GET"], responses=ProjectSerializer(many=True))
+@extend_schema(methods=["POST"], request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+@api_view(["GET", "POST"])
+@permission_classes([IsOrgAdmin])
+def projects(request: Request) -> Response:
+    ctx = _context(request)
+    if request.method == "GET":
+        rows = for_org(Project.objects.all(), ctx.org).order_by("name")
+        return Response(ProjectSerializer(rows, many=True).data)
+    body = ProjectCreateSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    team_id = body.validated_data.get("team")
+    team = get_for_org(Team.objects.all(), ctx.org, id=team_id) if team_id else None
+    project = actions.create_project(ctx.org, body.validated_data["name"], ctx.actor, team=team)
+    return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(methods=["GET"], responses=ApiKeySerializer(many=True))
+@extend_schema(methods=["POST"], request=ApiKeyCreateSerializer, responses={201: IssuedKeySerializer})
+@api_view(["GET", "POST"])
+@permission_classes([IsOrgAdmin])
+def keys(request: Request) -> Response:
+    ctx = _context(request)
+    if request.method == "GET":
+        rows = for_org(ApiKey.objects.all(), ctx.org).order_by("-created_at")
+        return Response(ApiKeySerializer(rows, many=True).data)
+    body = ApiKeyCreateSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    data = body.validated_data
+    project = get_for_org(Project.objects.select_related("org"), ctx.org, id=data["project_id"])
+    owner = None
+    if data.get("user_id"):
+        owner = User.objects.filter(id=data["user_id"], memberships__org=ctx.org).first()
+        if owner is None:
+            raise Invalid("user_id", "That user is not a member of this organization.")
+    issued = actions.issue_api_key(project, data["name"], ctx.actor, user=owner)
+    payload = {"id": issued.id, "key": issued.secret, "prefix": issued.prefix}
+    return Response(IssuedKeySerializer(payload).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(methods=["GET"], responses=ApiKeySerializer)
+@extend_schema(methods=["DELETE"], responses={204: None})
+@api_view(["GET", "DELETE"])
+@permission_classes([IsOrgAdmin])
+def key_detail(request: Request, key_id: str) -> Response:
+    ctx = _context(request)
+    key = get_for_org(ApiKey.objects.select_related("org"), ctx.org, id=key_id)
+    if request.method == "GET":
+        return Response(ApiKeySerializer(key).data)
+    actions.revoke_api_key(key, ctx.actor)
+    return Response(status=status.HTTP_204_NO_CONTENT)

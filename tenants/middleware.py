@@ -1,0 +1,33 @@
+"""Refuse oversized request bodies with 413 before anything parses them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            too_big = int(length) > settings.MAX_BODY_BYTES
+        except ValueError:
+            too_big = True
+        if too_big:
+            return JsonResponse(
+                {
+                    "error": {
+                        "message": f"Request body exceeds {settings.MAX_BODY_BYTES} bytes.",
+                        "type": "invalid_request_error",
+                        "code": "body_too_large",
+                        "param": None,
+                    }
+                },
+                status=413,
+            )
+        return self.get_response(request)

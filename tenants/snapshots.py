@@ -1,0 +1,107 @@
+"""Build a tenant's snapshot from the database and publish it to Redis after commit."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+import redis
+from django.db import transaction
+from django.db.models import F
+
+from config.redis import get_redis
+from gateway.proxy.snapshot import (
+    CHANNEL,
+    KeyEntry,
+    Snapshot,
+    key_index_key,
+    snapshot_key,
+)
+from tenants.models import ApiKey, Organization
+
+log = logging.getLogger(__name__)
+LUA_DIR = Path(__file__).resolve().parent.parent / "gateway" / "proxy" / "lua"
+
+
+@lru_cache(maxsize=1)
+def _publish_script() -> redis.commands.core.Script:
+    return get_redis().register_script((LUA_DIR / "publish_snapshot.lua").read_text())
+
+
+def build_snapshot(org: Organization) -> Snapshot:
+    keys: dict[str, KeyEntry] = {}
+    active = ApiKey.objects.filter(org=org, revoked_at=None).select_related("project")
+    for key in active:
+        keys[key.prefix] = {
+            "id": str(key.id),
+            "hash": key.hashed,
+            "project_id": str(key.project_id),
+            "team_id": str(key.project.team_id) if key.project.team_id else None,
+            "user_id": str(key.user_id) if key.user_id else None,
+        }
+    return {"org_id": str(org.id), "version": org.snapshot_version, "keys": keys}
+
+
+def publish_snapshot(org_id: str) -> None:
+    """Write the org's current snapshot and key index; announce it to proxies."""
+    org = Organization.objects.get(id=org_id)
+    snapshot = build_snapshot(org)
+    client = get_redis()
+    stored = _publish_script()(
+        keys=[snapshot_key(org_id)],
+        args=[snapshot["version"], orjson.dumps(snapshot), CHANNEL, f"{org_id}:{org.snapshot_version}"],
+    )
+    # The index only maps a key hash to its org; whether the key is active is
+    # decided by the snapshot, so a stale index entry grants nothing.
+    pipe = client.pipeline(transaction=False)
+    for entry in snapshot["keys"].values():
+        pipe.set(key_index_key(entry["hash"]), org_id)
+    for hashed in ApiKey.objects.filter(org_id=org_id).exclude(revoked_at=None).values_list(
+        "hashed", flat=True
+    ):
+        pipe.delete(key_index_key(hashed))
+    pipe.execute()
+    log.info("published snapshot org=%s version=%s stored=%s", org_id, snapshot["version"], stored)
+
+
+def bump_and_publish(org: Organization) -> None:
+    """Give the org a new snapshot version in this transaction; publish it after commit.
+
+    Call inside the transaction that made the change. If the publish fails
+    (Redis down), the beat task republishes; the proxy keeps refusing keys it
+    cannot find, so a failure never grants access.
+    """
+    Organization.objects.filter(id=org.id).update(snapshot_version=F("snapshot_version") + 1)
+    org_id = str(org.id)
+    transaction.on_commit(lambda: _publish_quietly(org_id))
+
+
+def _publish_quietly(org_id: str) -> None:
+    try:
+        publish_snapshot(org_id)
+    except redis.RedisError:
+        # The beat task compares versions and publishes what is missing.
+        log.exception("snapshot publish failed for org=%s; beat will retry", org_id)
+
+
+def republish_stale_snapshots() -> int:
+    """Publish the snapshot of every org whose Redis copy is missing or older than the database.
+
+    Covers a publish that failed and a Redis that lost its data (restart,
+    FLUSHALL, failover to an empty replica).
+    """
+    orgs = list(Organization.objects.values_list("id", "snapshot_version"))
+    pipe = get_redis().pipeline(transaction=False)
+    for org_id, _ in orgs:
+        pipe.hget(snapshot_key(str(org_id)), "version")
+    stored_versions = pipe.execute()
+    stale = [
+        str(org_id)
+        for (org_id, version), stored in zip(orgs, stored_versions, strict=True)
+        if stored is None or int(stored) < version
+    ]
+    for org_id in stale:
+        publish_snapshot(org_id)
+    return len(stale)

@@ -1,0 +1,98 @@
+"""Shared fixtures: the personas and clients every test speaks through.
+
+alice: admin of Acme. bob: member of Acme. charlie: admin of Globex, the other
+org whose every attempt to reach Acme's objects must answer 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tenants import actions
+from tenants.audit import Actor
+from tenants.models import Membership, Organization, Project, Role, User
+
+PASSWORD = "correct horse battery staple 9"
+
+
+@dataclass
+class Persona:
+    user: User
+    org: Organization
+    project: Project
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user=self.user, label=self.user.email, ip="127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> Iterator[None]:
+    """Each test starts with an empty test Redis database."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client: redis.Redis = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
+
+
+def _admin_of(email: str, org_name: str) -> Persona:
+    user, org = actions.sign_up(email, PASSWORD, org_name, ip="127.0.0.1")
+    actor = Actor(user=user, label=email)
+    project = actions.create_project(org, "Default", actor)
+    return Persona(user=user, org=org, project=project)
+
+
+@pytest.fixture
+def alice(db: None) -> Persona:
+    return _admin_of("alice@acme.test", "Acme")
+
+
+@pytest.fixture
+def bob(alice: Persona) -> Persona:
+    user = User.objects.create_user(email="bob@acme.test", password=PASSWORD)
+    Membership.objects.create(org=alice.org, user=user, role=Role.MEMBER)
+    return Persona(user=user, org=alice.org, project=alice.project)
+
+
+@pytest.fixture
+def charlie(db: None) -> Persona:
+    return _admin_of("charlie@globex.test", "Globex")
+
+
+def api_client_for(persona: Persona) -> APIClient:
+    """An API client authenticated with a fresh management token of the persona's org."""
+    issued = actions.issue_management_token(persona.org, "tests", persona.actor)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    return client
+
+
+@pytest.fixture
+def alice_api(alice: Persona) -> APIClient:
+    return api_client_for(alice)
+
+
+@pytest.fixture
+def charlie_api(charlie: Persona) -> APIClient:
+    return api_client_for(charlie)
+
+
+def logged_in(persona: Persona) -> Client:
+    client = Client()
+    client.force_login(persona.user)
+    return client
