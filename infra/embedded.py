@@ -15,11 +15,14 @@ import os
 import shutil
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 logging.getLogger("pgserver").setLevel(logging.WARNING)
+# pgserver asks platformdirs for a runtime dir it does not need when sockets live in pgdata.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs.*")
 STATE_DIR = Path(os.environ.get("SELIXES_STATE_DIR", ROOT / ".selixes"))
 
 

@@ -1,0 +1,91 @@
+"""build_app(settings) -> the proxy's ASGI app; the lifespan owns Redis and the snapshot listener."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+
+from gateway.proxy.config import ProxySettings
+from gateway.proxy.endpoints import dispatch
+from gateway.proxy.http import ASGIApp, Receive, Scope, Send, send_json
+from gateway.proxy.snapshot_cache import SnapshotCache
+from gateway.proxy.stages.auth import AuthStage
+from gateway.proxy.stages.record import RecordStage
+
+log = logging.getLogger(__name__)
+
+
+def build_stack(settings: ProxySettings, snapshots: SnapshotCache) -> ASGIApp:
+    """Wrap the endpoints in the stages, outermost first (DESIGN.md, the request path)."""
+    app: ASGIApp = dispatch
+    app = AuthStage(app, snapshots, settings.hash_key)
+    app = RecordStage(app)
+    return app
+
+
+class ProxyApp:
+    def __init__(self, settings: ProxySettings) -> None:
+        self.settings = settings
+        self.redis: aioredis.Redis | None = None
+        self.stack: ASGIApp | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def startup(self) -> None:
+        self.redis = aioredis.Redis.from_url(
+            self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
+        snapshots = SnapshotCache(self.redis, self.settings.snapshot_max_age_s)
+        self.stack = build_stack(self.settings, snapshots)
+        self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")
+
+    async def shutdown(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # no websockets
+        if scope["path"] == "/healthz":
+            await self._health(send)
+            return
+        assert self.stack is not None, "lifespan startup did not run"
+        await self.stack(scope, receive, send)
+
+    async def _health(self, send: Send) -> None:
+        """Answer 200 when Redis (snapshots, quotas) answers; 503 otherwise."""
+        try:
+            assert self.redis is not None
+            await self.redis.ping()
+        except Exception:
+            await send_json(send, 503, {"status": "unavailable", "redis": "down"})
+            return
+        await send_json(send, 200, {"status": "ok"})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as e:
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(settings: ProxySettings) -> ProxyApp:
+    return ProxyApp(settings)

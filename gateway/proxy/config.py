@@ -1,0 +1,31 @@
+"""The proxy's settings, read from the environment once at start (never from Django)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    redis_url: str
+    hash_key: bytes
+    max_body_bytes: int = 10 * 1024 * 1024
+    # A cached snapshot older than this is re-validated against Redis (one GET
+    # of its version), bounding staleness even if a pub/sub notice was lost.
+    snapshot_max_age_s: float = 1.0
+
+    @classmethod
+    def from_env(cls) -> ProxySettings:
+        def need(name: str) -> str:
+            value = os.environ.get(name)
+            if not value:
+                raise RuntimeError(f"{name} must be set (see infra/.env.example)")
+            return value
+
+        return cls(
+            redis_url=need("REDIS_URL"),
+            hash_key=need("SELIXES_HASH_KEY").encode(),
+            max_body_bytes=int(os.environ.get("SELIXES_PROXY_MAX_BODY_BYTES") or 10 * 1024 * 1024),
+            snapshot_max_age_s=float(os.environ.get("SELIXES_SNAPSHOT_MAX_AGE_S") or 1.0),
+        )

@@ -1,0 +1,69 @@
+"""The proxy's exception tree; every error reaches the client in the OpenAI shape.
+
+    ProxyError                    status  type
+    ├── InvalidRequest              400   invalid_request_error
+    │   └── BodyTooLarge            413   invalid_request_error
+    ├── AuthenticationFailed        401   authentication_error
+    ├── NotFound                    404   not_found_error
+    └── ServiceUnavailable          503   api_error
+
+Raised anywhere inside the stage stack, caught once by the record stage,
+which answers `{"error": {"message", "type", "code", "param"}}`.
+"""
+
+from __future__ import annotations
+
+
+class ProxyError(Exception):
+    status = 500
+    type = "api_error"
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.param = param
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return []
+
+    def body(self) -> dict[str, dict[str, str | None]]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "code": self.code,
+                "param": self.param,
+            }
+        }
+
+
+class InvalidRequest(ProxyError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class BodyTooLarge(InvalidRequest):
+    status = 413
+    code = "body_too_large"
+
+
+class AuthenticationFailed(ProxyError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class NotFound(ProxyError):
+    status = 404
+    type = "not_found_error"
+    code = "not_found"
+
+
+class ServiceUnavailable(ProxyError):
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"

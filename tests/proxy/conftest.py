@@ -1,0 +1,54 @@
+"""A real proxy process (uvicorn) on a free loopback port, sharing the test Redis."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def proxy_url() -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.REDIS_URL,
+        "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "gateway.proxy.asgi:app", "--host", "127.0.0.1",
+         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the proxy did not start")
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
