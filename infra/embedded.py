@@ -41,7 +41,10 @@ def _locked(state_dir: Path) -> Iterator[None]:
 def _postgres(state_dir: Path) -> str:
     import pgserver  # imported late: only the embedded path needs it
 
-    server = pgserver.get_server(state_dir / "pg", cleanup_mode=None)
+    # pgserver re-exports get_server without __all__.
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        state_dir / "pg", cleanup_mode=None
+    )
     uri: str = server.get_uri("postgres")
     return uri
 
@@ -50,10 +53,13 @@ def _stop_postgres(state_dir: Path) -> None:
     pgdata = state_dir / "pg"
     if not (pgdata / "postmaster.pid").exists():
         return
-    import pgserver
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made by a factory
 
-    # cleanup_mode="stop" makes cleanup() run pg_ctl stop as the right user.
-    pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
+    # pgserver runs postgres as an unprivileged user when we are root
+    # (postgres refuses root); pg_ctl must run as that user too.
+    user = "pgserver" if os.geteuid() == 0 else None
+    with contextlib.suppress(subprocess.CalledProcessError):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
 
 
 def _redis_paths(state_dir: Path) -> tuple[Path, Path, Path]:
@@ -127,6 +133,12 @@ def start(state_dir: Path = STATE_DIR) -> dict[str, str]:
         if not os.environ.get("REDIS_URL"):
             urls["REDIS_URL"] = _redis(state_dir)
     return urls
+
+
+def running(state_dir: Path = STATE_DIR) -> bool:
+    """Tell whether an embedded service already runs under `state_dir`."""
+    _, sock, _ = _redis_paths(state_dir)
+    return (state_dir / "pg" / "postmaster.pid").exists() or _redis_alive(sock)
 
 
 def stop(state_dir: Path = STATE_DIR) -> None:

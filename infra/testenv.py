@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from infra import devenv
+from infra import devenv, embedded
 
 
 def _with_db(url: str, db: int) -> str:
@@ -24,8 +24,16 @@ def _with_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
+# Stop at the end only what this run started: a `make run` may be using them.
+_started_here = not embedded.running()
 devenv.prepare()
 os.environ["REDIS_URL"] = os.environ.get("SELIXES_TEST_REDIS_URL") or _with_db(
     os.environ["REDIS_URL"], 15
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def pytest_unconfigure(config: object) -> None:
+    # xdist workers share the controller's services; only the controller stops them.
+    if _started_here and not os.environ.get("PYTEST_XDIST_WORKER"):
+        embedded.stop()

@@ -40,7 +40,9 @@ def slug_for(name: str) -> str:
 
 
 @transaction.atomic
-def create_organization(owner: User, name: str, actor: Actor, slug: str | None = None) -> Organization:
+def create_organization(
+    owner: User, name: str, actor: Actor, slug: str | None = None
+) -> Organization:
     """Create an org with `owner` as its admin; refuse a slug that is taken."""
     slug = slug or slug_for(name)
     if Organization.objects.filter(slug=slug).exists():
@@ -162,9 +164,7 @@ def find_management_token(secret: str) -> ManagementToken | None:
 
 
 @transaction.atomic
-def invite_member(
-    org: Organization, email: str, role: str, actor: Actor
-) -> tuple[Invitation, str]:
+def invite_member(org: Organization, email: str, role: str, actor: Actor) -> tuple[Invitation, str]:
     """Create an expiring invitation; return it with the clear token for the link."""
     email = email.strip().lower()
     if Membership.objects.filter(org=org, user__email__iexact=email).exists():
@@ -186,9 +186,7 @@ def find_invitation(token: str) -> Invitation | None:
     """Return the open, unexpired invitation for `token`, or None."""
     if not credentials.looks_like(token, "inv-"):
         return None
-    invitation = (
-        Invitation.objects.select_related("org").filter(token_hash=_hash(token)).first()
-    )
+    invitation = Invitation.objects.select_related("org").filter(token_hash=_hash(token)).first()
     if invitation is None or invitation.accepted_at or invitation.revoked_at:
         return None
     if invitation.expires_at <= timezone.now():
@@ -235,7 +233,10 @@ def change_role(membership: Membership, role: str, actor: Actor) -> Membership:
     membership.role = role
     membership.save(update_fields=["role"])
     audit.record(
-        membership.org, actor, "member.role_changed", membership,
+        membership.org,
+        actor,
+        "member.role_changed",
+        membership,
         target_label=f"{membership.user.email}: {old} → {role}",
     )
     return membership

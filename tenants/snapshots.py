@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,20 +47,27 @@ def build_snapshot(org: Organization) -> Snapshot:
 
 def publish_snapshot(org_id: str) -> None:
     """Write the org's current snapshot and key index; announce it to proxies."""
-    org = Organization.objects.get(id=org_id)
+    org = Organization.objects.get(id=uuid.UUID(org_id))
     snapshot = build_snapshot(org)
     client = get_redis()
     stored = _publish_script()(
         keys=[snapshot_key(org_id)],
-        args=[snapshot["version"], orjson.dumps(snapshot), CHANNEL, f"{org_id}:{org.snapshot_version}"],
+        args=[
+            snapshot["version"],
+            orjson.dumps(snapshot),
+            CHANNEL,
+            f"{org_id}:{org.snapshot_version}",
+        ],
     )
     # The index only maps a key hash to its org; whether the key is active is
     # decided by the snapshot, so a stale index entry grants nothing.
     pipe = client.pipeline(transaction=False)
     for entry in snapshot["keys"].values():
         pipe.set(key_index_key(entry["hash"]), org_id)
-    for hashed in ApiKey.objects.filter(org_id=org_id).exclude(revoked_at=None).values_list(
-        "hashed", flat=True
+    for hashed in (
+        ApiKey.objects.filter(org_id=org_id)
+        .exclude(revoked_at=None)
+        .values_list("hashed", flat=True)
     ):
         pipe.delete(key_index_key(hashed))
     pipe.execute()
@@ -102,6 +110,6 @@ def republish_stale_snapshots() -> int:
         for (org_id, version), stored in zip(orgs, stored_versions, strict=True)
         if stored is None or int(stored) < version
     ]
-    for org_id in stale:
-        publish_snapshot(org_id)
+    for stale_org_id in stale:
+        publish_snapshot(stale_org_id)
     return len(stale)

@@ -1,4 +1,4 @@
-"""build_app(settings) -> the proxy's ASGI app; the lifespan owns Redis and the snapshot listener."""
+"""build_app(settings) -> the proxy ASGI app; its lifespan owns Redis and the snapshot listener."""
 
 from __future__ import annotations
 

@@ -34,7 +34,11 @@ async def send_json(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode()), *(headers or [])],
+            "headers": [
+                JSON_CONTENT_TYPE,
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

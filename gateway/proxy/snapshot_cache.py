@@ -41,14 +41,14 @@ class SnapshotCache:
         self._key_orgs: dict[str, str] = {}
 
     async def org_for_key(self, key_hash: str) -> str | None:
-        """Return the org that issued the key with this hash (active or not; the snapshot decides)."""
+        """Return the org that issued the key with this hash (active or not: the snapshot says)."""
         org_id = self._key_orgs.get(key_hash)
         if org_id is not None:
             return org_id
         raw = await self._redis.get(key_index_key(key_hash))
         if raw is None:
             return None
-        org_id = raw.decode()
+        org_id = raw.decode() if isinstance(raw, bytes) else str(raw)
         if len(self._key_orgs) >= MAX_KEY_ENTRIES:
             self._key_orgs.clear()
         self._key_orgs[key_hash] = org_id
@@ -104,4 +104,4 @@ class SnapshotCache:
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

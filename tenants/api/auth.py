@@ -69,7 +69,7 @@ class IsOrgAdmin(permissions.BasePermission):
 
     message = "This needs the admin role."
 
-    def has_permission(self, request: Request, view: "APIView") -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         context = request.auth
         if not isinstance(context, OrgContext):
             return False

@@ -28,7 +28,9 @@ TYPES = {
 }
 
 
-def error_body(status_code: int, message: str, code: str, param: str | None = None) -> dict[str, Any]:
+def error_body(
+    status_code: int, message: str, code: str, param: str | None = None
+) -> dict[str, Any]:
     return {
         "error": {
             "message": message,
@@ -63,10 +65,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ParseError):
         return Response(error_body(400, str(exc.detail), "invalid_json"), status=400)
     if isinstance(exc, exceptions.APIException):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
-        response = Response(error_body(exc.status_code, str(exc.detail), str(code)), status=exc.status_code)
-        if isinstance(exc, exceptions.Throttled) and exc.wait:
-            response["Retry-After"] = str(int(exc.wait))
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        response = Response(
+            error_body(exc.status_code, str(exc.detail), code), status=exc.status_code
+        )
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response

@@ -41,7 +41,7 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
 
 
 class TeamCreateSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=100, validators=[clean_name])
+    name = serializers.CharField(max_length=100)
 
     def validate_name(self, value: str) -> str:
         return clean_name(value)
@@ -70,7 +70,16 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "project_id", "user_id", "created_at", "revoked_at", "revoked"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "project_id",
+            "user_id",
+            "created_at",
+            "revoked_at",
+            "revoked",
+        ]
 
     def get_revoked(self, key: ApiKey) -> bool:
         return key.revoked_at is not None

@@ -46,7 +46,9 @@ def teams(request: Request) -> Response:
 
 
 @extend_schema(methods=["GET"], responses=ProjectSerializer(many=True))
-@extend_schema(methods=["POST"], request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+@extend_schema(
+    methods=["POST"], request=ProjectCreateSerializer, responses={201: ProjectSerializer}
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsOrgAdmin])
 def projects(request: Request) -> Response:
@@ -63,7 +65,9 @@ def projects(request: Request) -> Response:
 
 
 @extend_schema(methods=["GET"], responses=ApiKeySerializer(many=True))
-@extend_schema(methods=["POST"], request=ApiKeyCreateSerializer, responses={201: IssuedKeySerializer})
+@extend_schema(
+    methods=["POST"], request=ApiKeyCreateSerializer, responses={201: IssuedKeySerializer}
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsOrgAdmin])
 def keys(request: Request) -> Response:

@@ -33,9 +33,24 @@ def proxy_url() -> Iterator[str]:
         "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "gateway.proxy.asgi:app", "--host", "127.0.0.1",
-         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "gateway.proxy.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

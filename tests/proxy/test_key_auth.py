@@ -27,7 +27,9 @@ def _models(proxy_url: str, key: str, header: str = "authorization") -> httpx.Re
     return httpx.get(f"{proxy_url}/v1/models", headers={header: value}, timeout=5)
 
 
-def test_a_new_key_works_through_the_proxy_with_either_header(proxy_url: str, alice: Persona) -> None:
+def test_a_new_key_works_through_the_proxy_with_either_header(
+    proxy_url: str, alice: Persona
+) -> None:
     key = _create_key(api_client_for(alice), alice)["key"]
     bearer = _models(proxy_url, key)
     assert bearer.status_code == 200, bearer.text
@@ -70,7 +72,9 @@ def test_it_refuses_requests_without_a_valid_key(proxy_url: str, headers: dict[s
     assert set(error) == {"message", "type", "code", "param"}
 
 
-def test_a_key_of_one_org_sees_nothing_of_another(proxy_url: str, alice: Persona, charlie: Persona) -> None:
+def test_a_key_of_one_org_sees_nothing_of_another(
+    proxy_url: str, alice: Persona, charlie: Persona
+) -> None:
     alice_key = _create_key(api_client_for(alice), alice)["key"]
     charlie_key = _create_key(api_client_for(charlie), charlie)["key"]
     # Swap the secret halves: a key must match its own prefix's hash exactly.

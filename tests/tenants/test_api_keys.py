@@ -6,7 +6,9 @@ from tenants.models import ApiKey
 from tests.conftest import Persona
 
 
-def test_alice_creates_a_key_that_is_shown_once_and_stored_hashed(alice: Persona, alice_api: APIClient) -> None:
+def test_alice_creates_a_key_that_is_shown_once_and_stored_hashed(
+    alice: Persona, alice_api: APIClient
+) -> None:
     response = alice_api.post(
         "/api/v1/keys/", {"project_id": str(alice.project.id), "name": "ci"}, format="json"
     )

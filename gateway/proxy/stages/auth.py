@@ -42,7 +42,11 @@ class AuthStage:
         except redis.exceptions.RedisError as e:
             # Fail closed: without the snapshot we cannot tell a revoked key.
             raise ServiceUnavailable("The gateway cannot verify keys right now.") from e
-        entry = tenant["keys"].get(credentials.display_prefix(key, credentials.API_KEY_PREFIX)) if tenant else None
+        entry = (
+            tenant["keys"].get(credentials.display_prefix(key, credentials.API_KEY_PREFIX))
+            if tenant
+            else None
+        )
         if entry is None or not credentials.matches(entry["hash"], key_hash):
             raise AuthenticationFailed("Invalid or revoked API key.")
         ctx.tenant = tenant

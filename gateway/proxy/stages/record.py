@@ -17,7 +17,9 @@ class RecordStage:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctx = RequestContext(request_id=uuid.uuid4().hex, method=scope["method"], path=scope["path"])
+        ctx = RequestContext(
+            request_id=uuid.uuid4().hex, method=scope["method"], path=scope["path"]
+        )
         scope["state"] = {"ctx": ctx}
         request_id_header = (b"x-request-id", ctx.request_id.encode())
         started = False

@@ -33,7 +33,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            result = self._bootstrap(options["org"].strip(), options["email"].strip().lower(), options["password"])
+            result = self._bootstrap(
+                options["org"].strip(), options["email"].strip().lower(), options["password"]
+            )
         except ActionError as e:
             raise CommandError(e.message) from e
         self.stdout.write(json.dumps(result))
@@ -56,7 +58,9 @@ class Command(BaseCommand):
         if org is None:
             org = actions.create_organization(user, org_name, actor)
         elif not Membership.objects.filter(org=org, user=user, role=Role.ADMIN).exists():
-            raise CommandError(f"The organization '{org_name}' exists and {email} is not its admin.")
+            raise CommandError(
+                f"The organization '{org_name}' exists and {email} is not its admin."
+            )
         project = Project.objects.filter(org=org, name__iexact=DEFAULT_PROJECT).first()
         if project is None:
             project = actions.create_project(org, DEFAULT_PROJECT, actor)

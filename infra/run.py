@@ -1,0 +1,189 @@
+"""`make run`: the whole stack in the foreground; Ctrl-C stops every process it started.
+
+Starts the embedded services when no URLs are set, migrates, bootstraps a
+demo org, then runs web (:8000), proxy (:8080), Celery worker and beat as
+children, each in its own process group so a signal reaches their children
+too. If one child dies, everything stops: a half-running stack misleads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from infra import devenv, embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+WEB_PORT = int(os.environ.get("SELIXES_WEB_PORT", "8000"))
+PROXY_PORT = int(os.environ.get("SELIXES_PROXY_PORT", "8080"))
+DEMO_EMAIL = "demo@selixes.local"
+STOP_GRACE_S = 10.0
+
+
+def _demo_password(state_dir: Path) -> str:
+    path = state_dir / "demo-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _manage(*args: str) -> str:
+    result = subprocess.run(  # noqa: S603
+        [PY, "manage.py", *args], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
+    )
+    return result.stdout
+
+
+def _children() -> dict[str, list[str]]:
+    workers = os.environ.get("SELIXES_PROXY_WORKERS") or str(os.cpu_count() or 1)
+    state = str(embedded.STATE_DIR)
+    return {
+        "web": [
+            PY,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{WEB_PORT}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
+        "proxy": [
+            PY,
+            "-m",
+            "uvicorn",
+            "gateway.proxy.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PROXY_PORT),
+            "--workers",
+            workers,
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+        ],
+        "worker": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            "worker@%h",
+        ],
+        "beat": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            f"{state}/celerybeat-schedule",
+        ],
+    }
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _banner(demo: dict[str, str], password: str) -> str:
+    key = demo["api_key"]
+    return f"""
+  Selixes is running.
+
+  Dashboard   http://localhost:{WEB_PORT}/   (log in as {DEMO_EMAIL} / {password})
+  REST API    http://localhost:{WEB_PORT}/api/v1/   (management token below)
+  Proxy       http://localhost:{PROXY_PORT}/
+
+  Demo org API key:   {key}
+  Management token:   {demo["management_token"]}
+
+  curl http://localhost:{PROXY_PORT}/v1/models -H "Authorization: Bearer {key}"
+
+  from openai import OpenAI
+  client = OpenAI(base_url="http://localhost:{PROXY_PORT}/v1", api_key="{key}")
+  print(client.models.list())
+
+  Ctrl-C stops everything.
+"""
+
+
+def main() -> int:
+    stop_requested = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    started_embedded = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+    devenv.prepare()
+    os.environ.setdefault("SELIXES_PRIVATE_UPSTREAMS", "allow")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        print("Migrating…", flush=True)
+        _manage("migrate", "--noinput", "-v", "0")
+        _manage("collectstatic", "--noinput", "-v", "0")
+        password = _demo_password(embedded.STATE_DIR)
+        demo = json.loads(
+            _manage("bootstrap", "--org", "Demo", "--email", DEMO_EMAIL, "--password", password)
+        )
+        for name, command in _children().items():
+            # start_new_session: Ctrl-C in the terminal reaches only us; we stop
+            # each group in order and wait, so nothing is left listening.
+            processes[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)  # noqa: S603
+        print(_banner(demo, password), flush=True)
+        while not stop_requested:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; stopping.", file=sys.stderr)
+                    return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        print("Stopping…", flush=True)
+        _stop(processes)
+        if started_embedded:
+            embedded.stop()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
