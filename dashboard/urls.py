@@ -1,3 +1,40 @@
-from django.urls import URLPattern
+"""The dashboard's URLs: account pages at the root, each org's pages under /o/<slug>/."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import include, path
+
+from dashboard.views import accounts, invitations, keys, members, org, projects
+
+app_name = "dashboard"
+
+org_patterns = [
+    path("", org.overview, name="overview"),
+    path("members/", members.members, name="members"),
+    path("members/invite/", members.invite, name="invite"),
+    path("members/<str:membership_id>/role/", members.change_role, name="change-role"),
+    path("members/<str:membership_id>/remove/", members.remove_member, name="remove-member"),
+    path(
+        "invitations/<str:invitation_id>/revoke/",
+        members.revoke_invitation,
+        name="revoke-invitation",
+    ),
+    path("teams/", projects.teams, name="teams"),
+    path("teams/new/", projects.new_team, name="new-team"),
+    path("projects/", projects.projects, name="projects"),
+    path("projects/new/", projects.new_project, name="new-project"),
+    path("projects/<str:project_id>/", projects.project_detail, name="project"),
+    path("keys/", keys.keys, name="keys"),
+    path("keys/new/", keys.new_key, name="new-key"),
+    path("keys/<str:key_id>/revoke/", keys.revoke_key, name="revoke-key"),
+    path("audit/", org.audit_log, name="audit"),
+]
+
+urlpatterns = [
+    path("", accounts.home, name="home"),
+    path("signup/", accounts.signup, name="signup"),
+    path("login/", accounts.login_view, name="login"),
+    path("logout/", accounts.logout_view, name="logout"),
+    path("orgs/new/", accounts.new_organization, name="new-org"),
+    path("invite/<str:token>/", invitations.invitation, name="invitation"),
+    path("invite/<str:token>/signup/", invitations.invitation_signup, name="invitation-signup"),
+    path("o/<slug:slug>/", include(org_patterns)),
+]

@@ -250,3 +250,16 @@ def remove_member(membership: Membership, actor: Actor) -> None:
     # Their keys stay with the project: a key belongs to a project, and revoking
     # production keys because a person left is the admin's call, not ours.
     membership.delete()
+
+
+@transaction.atomic
+def sign_up_invited(
+    email: str, password: str, invitation: Invitation, ip: str | None
+) -> tuple[User, Membership]:
+    """Create a local account without an org and accept `invitation` with it, or neither."""
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict("email", "An account with this email already exists. Log in instead.")
+    user = User.objects.create_user(email=email, password=password)
+    membership = accept_invitation(invitation, user, Actor(user=user, label=email, ip=ip))
+    return user, membership

@@ -1,0 +1,56 @@
+"""View decorators: who may open an org's pages, and with which role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate, ParamSpec, TypeAlias
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from tenants.models import Membership, Role, User
+from tenants.scoping import SESSION_ORG_KEY, membership_for
+
+P = ParamSpec("P")
+OrgView: TypeAlias = Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]
+SlugView: TypeAlias = Callable[Concatenate[HttpRequest, str, P], HttpResponse]
+
+EVERYONE = (Role.ADMIN, Role.MEMBER, Role.BILLING)
+STAFF = (Role.ADMIN, Role.MEMBER)
+ADMINS = (Role.ADMIN,)
+
+
+def org_view(roles: tuple[Role, ...]) -> Callable[[OrgView[P]], SlugView[P]]:
+    """Resolve the org of the URL's slug: log in first, 404 for outsiders, 403 for other roles."""
+
+    def decorate(view: OrgView[P]) -> SlugView[P]:
+        @wraps(view)
+        def wrapper(
+            request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponse:
+            user = request.user
+            if not isinstance(user, User):
+                return redirect_to_login(request.get_full_path())
+            # Outsiders get 404 before anything else, so a slug's existence never leaks.
+            membership = membership_for(user, slug)
+            org_id = str(membership.org_id)
+            # Only write when it changes: a session write per page view is a DB write per view.
+            if request.session.get(SESSION_ORG_KEY) != org_id:
+                request.session[SESSION_ORG_KEY] = org_id
+            if membership.role not in roles:
+                raise PermissionDenied
+            return view(request, membership, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def request_user(request: HttpRequest) -> User:
+    """Return the logged-in user of a request that a decorator already let through."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user

@@ -1,0 +1,1 @@
+"""Dashboard views, one module per area: accounts, invitations, org, members, projects, keys."""

@@ -1,0 +1,111 @@
+"""Teams and projects: list, create, and a project's page with its keys."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from dashboard.decorators import ADMINS, STAFF, org_view
+from dashboard.forms import ProjectForm, TeamForm, add_action_error
+from dashboard.views.common import form_status, render_org
+from tenants import actions
+from tenants.audit import Actor
+from tenants.errors import ActionError
+from tenants.models import ApiKey, Membership, Project, Team
+from tenants.scoping import for_org, get_for_org
+
+
+@org_view(STAFF)
+def teams(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """List the org's teams with how many projects each has."""
+    rows = (
+        for_org(Team.objects.all(), membership.org)
+        .annotate(project_count=Count("projects"))
+        .order_by("name")
+    )
+    return render_org(request, membership, "dashboard/teams.html", {"rows": rows}, section="teams")
+
+
+@org_view(ADMINS)
+@require_http_methods(["GET", "POST"])
+def new_team(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Create a team."""
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = actions.create_team(
+                membership.org, form.cleaned_data["name"], Actor.from_request(request)
+            )
+        except ActionError as e:
+            add_action_error(form, e, {"name": "name"})
+        else:
+            messages.success(request, f"Team {team.name} was created.")
+            return redirect("dashboard:teams", slug=membership.org.slug)
+    return render_org(
+        request,
+        membership,
+        "dashboard/team_new.html",
+        {"form": form},
+        section="teams",
+        status=form_status(request),
+    )
+
+
+@org_view(STAFF)
+def projects(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """List the org's projects with their team and number of active keys."""
+    rows = (
+        for_org(Project.objects.select_related("team"), membership.org)
+        .annotate(active_keys=Count("api_keys", filter=Q(api_keys__revoked_at=None)))
+        .order_by("name")
+    )
+    context = {"rows": rows}
+    return render_org(request, membership, "dashboard/projects.html", context, section="projects")
+
+
+@org_view(ADMINS)
+@require_http_methods(["GET", "POST"])
+def new_project(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Create a project, optionally in a team."""
+    org = membership.org
+    form = ProjectForm(for_org(Team.objects.all(), org), request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = actions.create_project(
+                org,
+                form.cleaned_data["name"],
+                Actor.from_request(request),
+                team=form.cleaned_data["team"],
+            )
+        except ActionError as e:
+            add_action_error(form, e, {"name": "name", "team": "team"})
+        else:
+            messages.success(request, f"Project {project.name} was created.")
+            return redirect(
+                reverse("dashboard:project", kwargs={"slug": org.slug, "project_id": project.id})
+            )
+    return render_org(
+        request,
+        membership,
+        "dashboard/project_new.html",
+        {"form": form},
+        section="projects",
+        status=form_status(request),
+    )
+
+
+@org_view(STAFF)
+def project_detail(request: HttpRequest, membership: Membership, project_id: str) -> HttpResponse:
+    """Show a project and its keys."""
+    project = get_for_org(Project.objects.select_related("team"), membership.org, id=project_id)
+    keys = (
+        for_org(ApiKey.objects.select_related("project", "user"), membership.org)
+        .filter(project=project)
+        .order_by("-created_at")
+    )
+    context = {"project": project, "keys": keys}
+    return render_org(request, membership, "dashboard/project.html", context, section="projects")
