@@ -1,0 +1,106 @@
+"""`make run`'s supervisor, started for real: it serves, then Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.proxy.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the stack exited during start-up"
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process groups and Unix sockets")
+def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    web_port, proxy_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    for name in ("DJANGO_SECRET_KEY", "SELIXES_HASH_KEY", "SELIXES_MASTER_KEYS"):
+        env.pop(name, None)
+    env |= {
+        "SELIXES_STATE_DIR": str(tmp_path / "state"),
+        "SELIXES_WEB_PORT": str(web_port),
+        "SELIXES_PROXY_PORT": str(proxy_port),
+        "SELIXES_PROXY_WORKERS": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 120
+        while not any("Ctrl-C stops everything" in line for line in output):
+            assert time.monotonic() < deadline, "".join(output)
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                raise AssertionError("".join(output))
+            output.append(line)
+        banner = "".join(output)
+        key = re.search(r"sk-sel-[\w-]+", banner)
+        token = re.search(r"mt-[\w-]+", banner)
+        assert key and token, banner
+
+        _wait_for(f"http://127.0.0.1:{proxy_port}/healthz", process)
+        _wait_for(f"http://127.0.0.1:{web_port}/login/", process)
+        models = httpx.get(
+            f"http://127.0.0.1:{proxy_port}/v1/models",
+            headers={"authorization": f"Bearer {key.group()}"},
+            timeout=5,
+        )
+        assert models.status_code == 200, models.text
+        projects = httpx.get(
+            f"http://127.0.0.1:{web_port}/api/v1/projects/",
+            headers={"authorization": f"Bearer {token.group()}"},
+            timeout=5,
+        )
+        assert projects.status_code == 200
+        assert [p["name"] for p in projects.json()] == ["Default"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0
+    assert not _listening(web_port)
+    assert not _listening(proxy_port)
+    state = str(tmp_path / "state")
+    leftovers = subprocess.run(
+        ["pgrep", "-f", state], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert leftovers == [], f"processes still running: {leftovers}"
+    assert json.dumps(output)  # keep the log readable when an assertion above fails
