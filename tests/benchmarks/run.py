@@ -139,9 +139,8 @@ def main() -> int:
     print(f"proxy workers: {WORKERS}, connections: {CONNECTIONS}, {DURATION_S:.0f} s per row")
     print(f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for name, rps, latencies, errors in rows:
-        print(
-            f"{name:<22}{rps:>10.0f}{_pct(latencies, 50):>10.2f}{_pct(latencies, 99):>10.2f}{errors:>8}"
-        )
+        p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
+        print(f"{name:<22}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}{errors:>8}")
     base_p50 = _pct(rows[0][2], 50)
     print(
         f"the proxy adds {(_pct(rows[1][2], 50) - base_p50):.2f} ms p50; "
