@@ -15,17 +15,19 @@ from tenants.scoping import SESSION_ORG_KEY, membership_for
 
 P = ParamSpec("P")
 OrgView: TypeAlias = Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]
-SlugView: TypeAlias = Callable[Concatenate[HttpRequest, str, P], HttpResponse]
+# What the URLconf calls: Django passes `slug` and the other URL parts by keyword,
+# which a Concatenate'd ParamSpec (positional-only by PEP 612) cannot express.
+SlugView: TypeAlias = Callable[..., HttpResponse]
 
 EVERYONE = (Role.ADMIN, Role.MEMBER, Role.BILLING)
 STAFF = (Role.ADMIN, Role.MEMBER)
 ADMINS = (Role.ADMIN,)
 
 
-def org_view(roles: tuple[Role, ...]) -> Callable[[OrgView[P]], SlugView[P]]:
+def org_view(roles: tuple[Role, ...]) -> Callable[[OrgView[P]], SlugView]:
     """Resolve the org of the URL's slug: log in first, 404 for outsiders, 403 for other roles."""
 
-    def decorate(view: OrgView[P]) -> SlugView[P]:
+    def decorate(view: OrgView[P]) -> SlugView:
         @wraps(view)
         def wrapper(
             request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs

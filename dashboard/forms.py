@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -13,8 +13,6 @@ from django.http import Http404
 
 from tenants.errors import ActionError
 from tenants.models import Project, Role, Team, User
-
-M = TypeVar("M", bound=Model)
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
@@ -55,10 +53,11 @@ class PasswordField(forms.CharField):
         super().__init__(max_length=PASSWORD_MAX_LENGTH, strip=False, **kwargs)
 
 
-class OrgChoiceField(forms.ModelChoiceField[M]):
+# Not subscripted: ModelChoiceField is generic only in django-stubs, not at runtime.
+class OrgChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     """A choice among one org's objects; another org's id answers 404 like it does in URLs."""
 
-    def to_python(self, value: Any | None) -> M | None:
+    def to_python(self, value: Any | None) -> Model | None:
         try:
             return super().to_python(value)
         except ValidationError as e:
@@ -118,9 +117,7 @@ class TeamForm(forms.Form):
 
 class ProjectForm(forms.Form):
     name = NameField(widget=forms.TextInput(attrs={"autofocus": True}))
-    team: OrgChoiceField[Team] = OrgChoiceField(
-        queryset=Team.objects.none(), required=False, empty_label="No team"
-    )
+    team = OrgChoiceField(queryset=Team.objects.none(), required=False, empty_label="No team")
 
     def __init__(self, teams: QuerySet[Team], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,14 +125,12 @@ class ProjectForm(forms.Form):
 
 
 class ApiKeyForm(forms.Form):
-    project: OrgChoiceField[Project] = OrgChoiceField(
-        queryset=Project.objects.none(), empty_label=None
-    )
+    project = OrgChoiceField(queryset=Project.objects.none(), empty_label=None)
     name = NameField(
         help_text="Where the key is used, e.g. “production backend”.",
         widget=forms.TextInput(attrs={"autofocus": True}),
     )
-    user: OrgChoiceField[User] = OrgChoiceField(
+    user = OrgChoiceField(
         queryset=User.objects.none(),
         required=False,
         label="Owner",

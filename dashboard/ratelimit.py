@@ -64,7 +64,7 @@ def limit_attempts(
         view: Callable[Concatenate[HttpRequest, P], HttpResponse],
     ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             if request.method == "POST":
                 verdict = count_attempt(scope, client_ip(request))
                 if not verdict.allowed:

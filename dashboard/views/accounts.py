@@ -36,7 +36,7 @@ def clerk_mode() -> bool:
 
 def to_clerk(request: HttpRequest) -> HttpResponse:
     """Send the person to Clerk's hosted sign-in page."""
-    if settings.CLERK_SIGN_IN_URL == request.path:
+    if request.path == settings.CLERK_SIGN_IN_URL:
         # A misconfigured CLERK_SIGN_IN_URL pointing back here would loop forever.
         return render(request, "dashboard/clerk_unconfigured.html", status=503)
     return HttpResponseRedirect(settings.CLERK_SIGN_IN_URL)

@@ -30,8 +30,7 @@ def invitation_page(
 ) -> HttpResponse:
     user = request.user if isinstance(request.user, User) else None
     already_member = (
-        user is not None
-        and Membership.objects.filter(org=invitation.org_id, user=user).exists()
+        user is not None and Membership.objects.filter(org=invitation.org_id, user=user).exists()
     )
     context = {
         "invitation": invitation,
@@ -80,9 +79,7 @@ def invitation_signup(request: HttpRequest, token: str) -> HttpResponse:
     if form.is_valid():
         email, password = form.cleaned_data["email"], form.cleaned_data["password"]
         try:
-            user, membership = actions.sign_up_invited(
-                email, password, found, client_ip(request)
-            )
+            user, membership = actions.sign_up_invited(email, password, found, client_ip(request))
         except ActionError as e:
             if e.field == "token":
                 return no_longer_valid(request)

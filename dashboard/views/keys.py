@@ -27,9 +27,9 @@ def may_revoke(membership: Membership, key: ApiKey) -> bool:
 @org_view(STAFF)
 def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's keys by prefix; the secret itself is never kept, so never shown."""
-    rows = for_org(
-        ApiKey.objects.select_related("project", "user"), membership.org
-    ).order_by("-created_at")
+    rows = for_org(ApiKey.objects.select_related("project", "user"), membership.org).order_by(
+        "-created_at"
+    )
     context = {"keys": rows}
     return render_org(request, membership, "dashboard/keys.html", context, section="keys")
 

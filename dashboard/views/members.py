@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -40,7 +41,12 @@ def members(request: HttpRequest, membership: Membership) -> HttpResponse:
         if membership.role == Role.ADMIN
         else Invitation.objects.none()
     )
-    context = {"rows": rows, "invitations": invitations, "roles": Role.choices}
+    context = {
+        "rows": rows,
+        "invitations": invitations,
+        "roles": Role.choices,
+        "now": timezone.now(),
+    }
     return render_org(request, membership, "dashboard/members.html", context, section="members")
 
 

@@ -23,9 +23,9 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
         "projects": for_org(Project.objects.all(), org).count(),
         "keys": for_org(ApiKey.objects.all(), org).filter(revoked_at=None).count(),
     }
-    recent_projects = for_org(Project.objects.select_related("team"), org).order_by(
-        "-created_at"
-    )[:5]
+    recent_projects = for_org(Project.objects.select_related("team"), org).order_by("-created_at")[
+        :5
+    ]
     context = {"counts": counts, "recent_projects": recent_projects}
     return render_org(request, membership, "dashboard/overview.html", context, section="overview")
 

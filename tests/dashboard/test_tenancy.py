@@ -1,0 +1,172 @@
+"""Who reaches which page: another org's admin gets 404, a member 403 on admin-only actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tenants.models import ApiKey, Invitation, Membership, Project, Role, Team
+from tests.conftest import Persona, logged_in
+from tests.dashboard.conftest import AcmeObjects
+from tests.dashboard.support import text
+
+# (method, path) for every org-scoped page and endpoint; {ids} are Acme's objects.
+PAGES = [
+    ("get", "/o/{slug}/"),
+    ("get", "/o/{slug}/members/"),
+    ("get", "/o/{slug}/members/invite/"),
+    ("get", "/o/{slug}/members/{bob_membership_id}/remove/"),
+    ("get", "/o/{slug}/teams/"),
+    ("get", "/o/{slug}/teams/new/"),
+    ("get", "/o/{slug}/projects/"),
+    ("get", "/o/{slug}/projects/new/"),
+    ("get", "/o/{slug}/projects/{project_id}/"),
+    ("get", "/o/{slug}/keys/"),
+    ("get", "/o/{slug}/keys/new/"),
+    ("get", "/o/{slug}/keys/{alice_key_id}/revoke/"),
+    ("get", "/o/{slug}/audit/"),
+]
+ACTIONS = [
+    ("post", "/o/{slug}/members/invite/"),
+    ("post", "/o/{slug}/members/{bob_membership_id}/role/"),
+    ("post", "/o/{slug}/members/{bob_membership_id}/remove/"),
+    ("post", "/o/{slug}/invitations/{invitation_id}/revoke/"),
+    ("post", "/o/{slug}/teams/new/"),
+    ("post", "/o/{slug}/projects/new/"),
+    ("post", "/o/{slug}/keys/new/"),
+    ("post", "/o/{slug}/keys/{alice_key_id}/revoke/"),
+]
+# What a form would send, so a refusal is never just a validation error.
+FORM = {"email": "eve@evil.test", "role": "admin", "name": "Intruder"}
+
+ADMIN_ONLY = [
+    ("get", "/o/{slug}/members/invite/"),
+    ("get", "/o/{slug}/members/{bob_membership_id}/remove/"),
+    ("get", "/o/{slug}/teams/new/"),
+    ("get", "/o/{slug}/projects/new/"),
+    ("get", "/o/{slug}/keys/{alice_key_id}/revoke/"),
+    ("get", "/o/{slug}/audit/"),
+    ("post", "/o/{slug}/members/invite/"),
+    ("post", "/o/{slug}/members/{alice_membership_id}/role/"),
+    ("post", "/o/{slug}/members/{alice_membership_id}/remove/"),
+    ("post", "/o/{slug}/invitations/{invitation_id}/revoke/"),
+    ("post", "/o/{slug}/teams/new/"),
+    ("post", "/o/{slug}/projects/new/"),
+    ("post", "/o/{slug}/keys/{alice_key_id}/revoke/"),
+]
+
+
+def url(template: str, acme: AcmeObjects, slug: str = "acme") -> str:
+    return template.format(slug=slug, **vars(acme))
+
+
+def send(client: Client, method: str, path: str, acme: AcmeObjects) -> int:
+    data = {**FORM, "project": acme.project_id} if method == "post" else {}
+    status: int = getattr(client, method)(path, data).status_code
+    return status
+
+
+def assert_acme_unchanged(acme: AcmeObjects) -> None:
+    assert Membership.objects.get(id=acme.bob_membership_id).role == Role.MEMBER
+    assert ApiKey.objects.get(id=acme.alice_key_id).is_active
+    assert Invitation.objects.get(id=acme.invitation_id).revoked_at is None
+    assert not Team.objects.filter(name="Intruder").exists()
+    assert not Project.objects.filter(name="Intruder").exists()
+    assert not ApiKey.objects.filter(name="Intruder").exists()
+    assert not Invitation.objects.filter(email="eve@evil.test").exists()
+
+
+@pytest.mark.parametrize(("method", "path"), PAGES + ACTIONS)
+def test_charlie_gets_404_on_every_acme_page_and_action(
+    charlie: Persona, acme: AcmeObjects, method: str, path: str
+) -> None:
+    assert send(logged_in(charlie), method, url(path, acme), acme) == 404
+    assert_acme_unchanged(acme)
+
+
+OBJECT_URLS = [p for p in PAGES + ACTIONS if "{" in p[1].removeprefix("/o/{slug}/")]
+
+
+@pytest.mark.parametrize(("method", "path"), OBJECT_URLS)
+def test_charlie_gets_404_naming_acme_objects_under_his_own_org(
+    charlie: Persona, acme: AcmeObjects, method: str, path: str
+) -> None:
+    assert send(logged_in(charlie), method, url(path, acme, slug="globex"), acme) == 404
+    assert_acme_unchanged(acme)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/o/globex/keys/new/", {"project": "{project_id}", "name": "Intruder"}),
+        ("/o/globex/projects/new/", {"name": "Intruder", "team": "{team_id}"}),
+    ],
+)
+def test_charlie_gets_404_naming_acme_objects_in_a_form(
+    charlie: Persona, acme: AcmeObjects, path: str, data: dict[str, str]
+) -> None:
+    filled = {k: v.format(**vars(acme)) for k, v in data.items()}
+    assert logged_in(charlie).post(path, filled).status_code == 404
+    assert_acme_unchanged(acme)
+
+
+def test_charlie_cannot_make_an_acme_member_the_owner_of_his_key(
+    charlie: Persona, acme: AcmeObjects
+) -> None:
+    response = logged_in(charlie).post(
+        "/o/globex/keys/new/",
+        {"project": str(charlie.project.id), "name": "Intruder", "user": acme.alice_user_id},
+    )
+    assert response.status_code == 404
+    assert not ApiKey.objects.filter(name="Intruder").exists()
+
+
+def test_charlie_gets_the_same_404_for_acme_as_for_an_org_that_does_not_exist(
+    charlie: Persona,
+) -> None:
+    browser = logged_in(charlie)
+    assert text(browser.get("/o/acme/")) == text(browser.get("/o/no-such-org/"))
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ONLY)
+def test_bob_gets_403_on_admin_only_pages_and_actions(
+    bob: Persona, acme: AcmeObjects, method: str, path: str
+) -> None:
+    response = getattr(logged_in(bob), method)(
+        url(path, acme), {**FORM} if method == "post" else {}
+    )
+    assert response.status_code == 403
+    assert "You don't have access to this" in text(response)
+    assert_acme_unchanged(acme)
+    assert Membership.objects.get(id=acme.alice_membership_id).role == Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/o/acme/members/",
+        "/o/acme/teams/",
+        "/o/acme/projects/",
+        "/o/acme/keys/",
+        "/o/acme/keys/new/",
+    ],
+)
+def test_bob_as_a_member_sees_the_pages_members_may_see(bob: Persona, path: str) -> None:
+    assert logged_in(bob).get(path).status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path"), PAGES[1:] + ACTIONS)
+def test_a_billing_member_sees_only_the_overview(
+    bob: Persona, acme: AcmeObjects, method: str, path: str
+) -> None:
+    Membership.objects.filter(id=acme.bob_membership_id).update(role=Role.BILLING)
+    browser = logged_in(bob)
+    assert browser.get("/o/acme/").status_code == 200
+    assert send(browser, method, url(path, acme), acme) == 403
+
+
+@pytest.mark.parametrize(("method", "path"), PAGES + ACTIONS)
+def test_a_logged_out_visitor_is_sent_to_log_in(acme: AcmeObjects, method: str, path: str) -> None:
+    response = getattr(Client(), method)(url(path, acme))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
