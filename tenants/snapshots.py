@@ -65,9 +65,7 @@ def publish_snapshot(org_id: str) -> None:
     for entry in snapshot["keys"].values():
         pipe.set(key_index_key(entry["hash"]), org_id)
     for hashed in (
-        ApiKey.objects.filter(org_id=org_id)
-        .exclude(revoked_at=None)
-        .values_list("hashed", flat=True)
+        ApiKey.objects.filter(org=org).exclude(revoked_at=None).values_list("hashed", flat=True)
     ):
         pipe.delete(key_index_key(hashed))
     pipe.execute()

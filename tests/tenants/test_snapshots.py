@@ -73,10 +73,13 @@ def test_an_older_snapshot_never_replaces_a_newer_one(
     assert _stored(redis_client, alice.org)["version"] == current
 
 
-def test_every_change_is_announced_on_the_channel(alice: Persona, redis_client: redis.Redis) -> None:
-    pubsub = redis_client.pubsub()
+def test_every_change_is_announced_on_the_channel(
+    alice: Persona, redis_client: redis.Redis
+) -> None:
+    pubsub = redis_client.pubsub()  # type: ignore[no-untyped-call]
     pubsub.subscribe(CHANNEL)
-    assert pubsub.get_message(timeout=1)["type"] == "subscribe"  # type: ignore[index]
+    subscribed = pubsub.get_message(timeout=1)
+    assert subscribed is not None and subscribed["type"] == "subscribe"
     actions.issue_api_key(alice.project, "app", alice.actor)
     message = pubsub.get_message(timeout=2)
     assert message is not None
