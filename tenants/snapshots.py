@@ -13,13 +13,7 @@ from django.db import transaction
 from django.db.models import F
 
 from config.redis import get_redis
-from gateway.proxy.snapshot import (
-    CHANNEL,
-    KeyEntry,
-    Snapshot,
-    key_index_key,
-    snapshot_key,
-)
+from gateway.proxy.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
 from tenants.models import ApiKey, Organization
 
 log = logging.getLogger(__name__)
@@ -45,31 +39,72 @@ def build_snapshot(org: Organization) -> Snapshot:
     return {"org_id": str(org.id), "version": org.snapshot_version, "keys": keys}
 
 
+def _store(snapshot: Snapshot, add_hashes: list[str], remove_hashes: list[str]) -> int:
+    """Store a snapshot unless a newer one is there; update the key index; return 1 if stored."""
+    org_id = snapshot["org_id"]
+    stored = int(
+        _publish_script()(
+            keys=[snapshot_key(org_id)],
+            args=[
+                snapshot["version"],
+                orjson.dumps(snapshot),
+                CHANNEL,
+                f"{org_id}:{snapshot['version']}",
+            ],
+        )
+    )
+    # The index only maps a key hash to its org; whether the key is active is
+    # decided by the snapshot, so a stale index entry grants nothing. One
+    # command per key: index keys carry no hash tag (Redis Cluster).
+    pipe = get_redis().pipeline(transaction=False)
+    for hashed in add_hashes:
+        pipe.set(key_index_key(hashed), org_id)
+    for hashed in remove_hashes:
+        pipe.delete(key_index_key(hashed))
+    pipe.execute()
+    return stored
+
+
 def publish_snapshot(org_id: str) -> None:
     """Write the org's current snapshot and key index; announce it to proxies."""
     org = Organization.objects.get(id=uuid.UUID(org_id))
     snapshot = build_snapshot(org)
-    client = get_redis()
-    stored = _publish_script()(
-        keys=[snapshot_key(org_id)],
-        args=[
-            snapshot["version"],
-            orjson.dumps(snapshot),
-            CHANNEL,
-            f"{org_id}:{org.snapshot_version}",
-        ],
+    revoked = ApiKey.objects.filter(org=org).exclude(revoked_at=None)
+    stored = _store(
+        snapshot,
+        add_hashes=[entry["hash"] for entry in snapshot["keys"].values()],
+        remove_hashes=list(revoked.values_list("hashed", flat=True)),
     )
-    # The index only maps a key hash to its org; whether the key is active is
-    # decided by the snapshot, so a stale index entry grants nothing.
-    pipe = client.pipeline(transaction=False)
-    for entry in snapshot["keys"].values():
-        pipe.set(key_index_key(entry["hash"]), org_id)
-    for hashed in (
-        ApiKey.objects.filter(org=org).exclude(revoked_at=None).values_list("hashed", flat=True)
-    ):
-        pipe.delete(key_index_key(hashed))
-    pipe.execute()
     log.info("published snapshot org=%s version=%s stored=%s", org_id, snapshot["version"], stored)
+
+
+# Long enough that no publish still in flight for a deleted org can land
+# after its tombstone; then Redis drops the tombstone.
+TOMBSTONE_TTL_SECONDS = 24 * 60 * 60
+
+
+def retire_snapshot(org: Organization) -> None:
+    """After commit, replace a deleted org's snapshot with an empty one and drop its key index.
+
+    Call inside the transaction that deletes the org, before the delete, with
+    the org row locked so its snapshot_version is the last one handed out.
+    Publishing an empty snapshot one version up (rather than deleting the
+    key) makes the Lua script announce it, so every proxy drops its copy, and
+    refuses any slower publisher of the old org.
+    """
+    org_id = str(org.id)
+    tombstone: Snapshot = {"org_id": org_id, "version": org.snapshot_version + 1, "keys": {}}
+    hashes = list(ApiKey.objects.filter(org=org).values_list("hashed", flat=True))
+
+    def publish_tombstone() -> None:
+        try:
+            _store(tombstone, add_hashes=[], remove_hashes=hashes)
+            get_redis().expire(snapshot_key(org_id), TOMBSTONE_TTL_SECONDS)
+        except redis.RedisError:
+            # Nothing in the database is left to retry from; say so loudly.
+            log.exception("could not retire the snapshot of deleted org=%s", org_id)
+
+    transaction.on_commit(publish_tombstone)
 
 
 def bump_and_publish(org: Organization) -> None:

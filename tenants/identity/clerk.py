@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,12 +22,11 @@ from clerk_backend_api.security.machine import get_token_type
 from clerk_backend_api.security.types import TokenType
 from django.conf import settings
 
+from tenants.identity.fields import MAX_CLERK_ID, clean_email
 from tenants.models import Role
 
 log = logging.getLogger(__name__)
 
-# Clerk ids fit the models' clerk_*_id columns; anything longer is not Clerk's.
-MAX_CLERK_ID = 64
 # Header `cat` values that mean "session token"; the second is stamped on every
 # class by instances that opted out of categories. An absent `cat` is a token
 # minted before categories existed and is accepted, as Clerk's own SDK does.
@@ -156,8 +156,10 @@ def _session_from(claims: Mapping[str, object]) -> ClerkSession:
     # Clerk SDKs treat a pending session (an unfinished sign-in task) as signed out.
     if claims.get("sts", "active") != "active":
         raise RejectedToken("session not active")
-    email = _text(claims.get("email"), 254)
-    return ClerkSession(user_id, session_id, email.lower() if email else None, _org_claim(claims))
+    # `email` is not a default claim; a customized session token may carry it.
+    email = claims.get("email")
+    email = clean_email(email) if isinstance(email, str) else None
+    return ClerkSession(user_id, session_id, email, _org_claim(claims))
 
 
 def _verified_claims(token: str, key: str) -> dict[str, Any]:
@@ -170,11 +172,17 @@ def _verified_claims(token: str, key: str) -> dict[str, Any]:
     return claims
 
 
+@cache
+def _warn_missing_key() -> None:
+    # Once per process: a line per request would drown the log.
+    log.error("SELIXES_AUTH=clerk but CLERK_JWT_KEY is unset; every request is anonymous")
+
+
 def verify_session_token(token: str) -> ClerkSession | None:
     """Return the session a Clerk session token proves, or None for any other token."""
     key = _jwt_key()
     if key is None:
-        log.warning("SELIXES_AUTH=clerk but CLERK_JWT_KEY is unset; every request is anonymous")
+        _warn_missing_key()
         return None
     try:
         _check_kind(token)

@@ -11,10 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import TypedDict
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
-from tenants.identity.clerk import MAX_CLERK_ID
+from tenants.identity.fields import MAX_CLERK_ID, clean_email
 
 
 class PayloadError(ValueError):
@@ -125,18 +122,6 @@ def _optional_int(obj: Mapping[str, object], key: str, path: str) -> int | None:
     return value
 
 
-def clean_email(value: str | None) -> str | None:
-    """Return the address lower-cased if it is a valid email, else None."""
-    if value is None:
-        return None
-    value = value.strip().lower()
-    try:
-        validate_email(value)
-    except ValidationError:
-        return None
-    return value
-
-
 def _required_email(obj: Mapping[str, object], key: str, path: str) -> str:
     email = clean_email(_required_str(obj, key, path))
     if email is None:
@@ -166,9 +151,10 @@ def read_user(data: Mapping[str, object]) -> UserPayload:
         path = f"data.email_addresses[{index}]"
         entry = _object(item, path)
         emails.append(
-            {"id": _required_str(entry, "id", path), "email_address": _required_str(
-                entry, "email_address", path
-            )}
+            {
+                "id": _required_str(entry, "id", path),
+                "email_address": _required_str(entry, "email_address", path),
+            }
         )
     return {
         "id": _clerk_id(data, "id", "data"),

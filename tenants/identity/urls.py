@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+"""Webhook endpoints, mounted at /webhooks/."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from tenants.identity.webhooks import clerk_webhook
+
+urlpatterns: list[URLPattern] = [
+    path("clerk/", clerk_webhook, name="clerk-webhook"),
+]

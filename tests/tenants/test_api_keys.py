@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent, Project, Team
-from tests.conftest import Persona, api_client_for, logged_in
+from tests.conftest import Persona, logged_in
 
 
 def _error(response: object) -> dict[str, object]:
@@ -99,7 +99,9 @@ def test_charlie_gets_404_for_acmes_key(
     assert ApiKey.objects.get(id=body["id"]).revoked_at is None
 
 
-def test_charlie_cannot_issue_keys_for_acmes_project(alice: Persona, charlie_api: APIClient) -> None:
+def test_charlie_cannot_issue_keys_for_acmes_project(
+    alice: Persona, charlie_api: APIClient
+) -> None:
     response = charlie_api.post(
         "/api/v1/keys/", {"project_id": str(alice.project.id), "name": "steal"}, format="json"
     )
@@ -164,9 +166,7 @@ def test_the_dashboard_session_works_for_reads_and_admin_writes(
     assert logged_in(alice).get("/api/v1/projects/").status_code == 200
     member = logged_in(bob)
     assert member.get("/api/v1/projects/").status_code == 200
-    refused = member.post(
-        "/api/v1/projects/", {"name": "Bob's"}, content_type="application/json"
-    )
+    refused = member.post("/api/v1/projects/", {"name": "Bob's"}, content_type="application/json")
     assert refused.status_code == 403
     assert _error(refused)["type"] == "permission_error"
     assert not Project.objects.filter(name="Bob's").exists()
