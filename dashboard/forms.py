@@ -154,6 +154,13 @@ class ApiKeyForm(forms.Form):
             self.fields["user"].queryset = owners.order_by("email")  # type: ignore[attr-defined]
 
 
+class TokenForm(forms.Form):
+    name = NameField(
+        help_text="What uses it, e.g. “terraform” or “CI”.",
+        widget=forms.TextInput(attrs={"autofocus": True}),
+    )
+
+
 class InvitationForm(forms.Form):
     email = EmailField(widget=forms.EmailInput(attrs={"autofocus": True}))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from dashboard.views import accounts, invitations, keys, members, org, projects
+from dashboard.views import accounts, invitations, keys, members, org, projects, tokens
 
 app_name = "dashboard"
 
@@ -25,6 +25,9 @@ org_patterns = [
     path("keys/", keys.keys, name="keys"),
     path("keys/new/", keys.new_key, name="new-key"),
     path("keys/<str:key_id>/revoke/", keys.revoke_key, name="revoke-key"),
+    path("tokens/", tokens.tokens, name="tokens"),
+    path("tokens/new/", tokens.new_token, name="new-token"),
+    path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
     path("audit/", org.audit_log, name="audit"),
 ]
 

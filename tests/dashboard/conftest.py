@@ -23,6 +23,7 @@ class AcmeObjects:
     alice_membership_id: str
     invitation_id: str
     alice_user_id: str
+    token_id: str
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def acme(alice: Persona, bob: Persona) -> AcmeObjects:
     team: Team = actions.create_team(alice.org, "Platform", alice.actor)
     alice_key = actions.issue_api_key(alice.project, "alice key", alice.actor, user=alice.user)
     bob_key = actions.issue_api_key(alice.project, "bob key", bob.actor, user=bob.user)
+    token = actions.issue_management_token(alice.org, "terraform", alice.actor)
     invitation, _ = actions.invite_member(alice.org, "dana@acme.test", Role.MEMBER, alice.actor)
     assert isinstance(invitation, Invitation)
     return AcmeObjects(
@@ -41,4 +43,5 @@ def acme(alice: Persona, bob: Persona) -> AcmeObjects:
         alice_membership_id=str(Membership.objects.get(org=alice.org, user=alice.user).id),
         invitation_id=str(invitation.id),
         alice_user_id=str(alice.user.id),
+        token_id=token.id,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tenants.models import ApiKey, Invitation, Membership, Project, Role, Team
+from tenants.models import ApiKey, Invitation, ManagementToken, Membership, Project, Role, Team
 from tests.conftest import Persona, logged_in
 from tests.dashboard.conftest import AcmeObjects
 from tests.dashboard.support import text
@@ -24,6 +24,9 @@ PAGES = [
     ("get", "/o/{slug}/keys/"),
     ("get", "/o/{slug}/keys/new/"),
     ("get", "/o/{slug}/keys/{alice_key_id}/revoke/"),
+    ("get", "/o/{slug}/tokens/"),
+    ("get", "/o/{slug}/tokens/new/"),
+    ("get", "/o/{slug}/tokens/{token_id}/revoke/"),
     ("get", "/o/{slug}/audit/"),
 ]
 ACTIONS = [
@@ -35,6 +38,8 @@ ACTIONS = [
     ("post", "/o/{slug}/projects/new/"),
     ("post", "/o/{slug}/keys/new/"),
     ("post", "/o/{slug}/keys/{alice_key_id}/revoke/"),
+    ("post", "/o/{slug}/tokens/new/"),
+    ("post", "/o/{slug}/tokens/{token_id}/revoke/"),
 ]
 # What a form would send, so a refusal is never just a validation error.
 FORM = {"email": "eve@evil.test", "role": "admin", "name": "Intruder"}
@@ -46,6 +51,11 @@ ADMIN_ONLY = [
     ("get", "/o/{slug}/projects/new/"),
     ("get", "/o/{slug}/keys/{alice_key_id}/revoke/"),
     ("get", "/o/{slug}/audit/"),
+    ("get", "/o/{slug}/tokens/"),
+    ("get", "/o/{slug}/tokens/new/"),
+    ("get", "/o/{slug}/tokens/{token_id}/revoke/"),
+    ("post", "/o/{slug}/tokens/new/"),
+    ("post", "/o/{slug}/tokens/{token_id}/revoke/"),
     ("post", "/o/{slug}/members/invite/"),
     ("post", "/o/{slug}/members/{alice_membership_id}/role/"),
     ("post", "/o/{slug}/members/{alice_membership_id}/remove/"),
@@ -74,6 +84,8 @@ def assert_acme_unchanged(acme: AcmeObjects) -> None:
     assert not Project.objects.filter(name="Intruder").exists()
     assert not ApiKey.objects.filter(name="Intruder").exists()
     assert not Invitation.objects.filter(email="eve@evil.test").exists()
+    assert ManagementToken.objects.get(id=acme.token_id).is_active
+    assert not ManagementToken.objects.filter(name="Intruder").exists()
 
 
 @pytest.mark.parametrize(("method", "path"), PAGES + ACTIONS)
