@@ -163,7 +163,7 @@ def main() -> int:
         _manage("collectstatic", "--noinput", "-v", "0")
         password = _demo_password(embedded.STATE_DIR)
         demo = json.loads(
-            _manage("bootstrap", "--org", "Demo", "--email", DEMO_EMAIL, "--password", password)
+            _manage("bootstrap", "--org=Demo", f"--email={DEMO_EMAIL}", f"--password={password}")
         )
         for name, command in _children().items():
             # start_new_session: Ctrl-C in the terminal reaches only us; we stop
