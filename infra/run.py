@@ -43,6 +43,15 @@ def _manage(*args: str) -> str:
     return result.stdout
 
 
+def uvicorn_command(app: str, port: int, workers: str = "1") -> list[str]:
+    """The proxy's server command line, the same in make run, tests and benchmarks."""
+    return [
+        PY, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+        "--workers", workers, "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
 def _children() -> dict[str, list[str]]:
     workers = os.environ.get("SELIXES_PROXY_WORKERS") or str(os.cpu_count() or 1)
     state = str(embedded.STATE_DIR)
@@ -61,23 +70,7 @@ def _children() -> dict[str, list[str]]:
             "--access-logfile",
             "-",
         ],
-        "proxy": [
-            PY,
-            "-m",
-            "uvicorn",
-            "gateway.proxy.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(PROXY_PORT),
-            "--workers",
-            workers,
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-        ],
+        "proxy": uvicorn_command("gateway.proxy.asgi:app", PROXY_PORT, workers),
         "worker": [
             PY,
             "-m",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+
+from tenants.errors import json_error
 
 
 class BodySizeLimitMiddleware:
@@ -19,15 +21,6 @@ class BodySizeLimitMiddleware:
         except ValueError:
             too_big = True
         if too_big:
-            return JsonResponse(
-                {
-                    "error": {
-                        "message": f"Request body exceeds {settings.MAX_BODY_BYTES} bytes.",
-                        "type": "invalid_request_error",
-                        "code": "body_too_large",
-                        "param": None,
-                    }
-                },
-                status=413,
-            )
+            message = f"Request body exceeds {settings.MAX_BODY_BYTES} bytes."
+            return json_error(413, message, "body_too_large")
         return self.get_response(request)

@@ -89,6 +89,16 @@ def api_client_for(persona: Persona) -> APIClient:
     return client
 
 
+def create_key(api: APIClient, persona: Persona, name: str = "app") -> dict[str, str]:
+    """Create an API key for the persona's project through the management API."""
+    response = api.post(
+        "/api/v1/keys/", {"project_id": str(persona.project.id), "name": name}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    body: dict[str, str] = response.json()
+    return body
+
+
 @pytest.fixture
 def alice_api(alice: Persona) -> APIClient:
     return api_client_for(alice)

@@ -1,8 +1,4 @@
-"""Turn every API failure into the documented error shape.
-
-`{"error": {"message", "type", "code", "param"}}`, the OpenAI shape the proxy
-uses too (CONTRACT.md section 5), so one client-side handler reads both.
-"""
+"""Turn every API failure into the documented error shape (tenants.errors.error_body)."""
 
 from __future__ import annotations
 
@@ -13,32 +9,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from tenants.errors import ActionError
-
-TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    409: "conflict_error",
-    413: "invalid_request_error",
-    415: "invalid_request_error",
-    429: "rate_limit_exceeded",
-}
-
-
-def error_body(
-    status_code: int, message: str, code: str, param: str | None = None
-) -> dict[str, Any]:
-    return {
-        "error": {
-            "message": message,
-            "type": TYPES.get(status_code, "api_error"),
-            "code": code,
-            "param": param,
-        }
-    }
+from tenants.errors import ActionError, error_body
 
 
 def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, str, str]:

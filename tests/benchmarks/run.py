@@ -24,6 +24,7 @@ import httpx
 import psutil
 
 from infra import devenv
+from infra.run import uvicorn_command
 from tests.proxy.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,25 +65,7 @@ def _serve(app: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start `app` under uvicorn with the proxy's production flags; wait until it answers."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            WORKERS,
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_command(app, port, WORKERS),
         cwd=ROOT,
         env=os.environ.copy(),
         start_new_session=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
+
+from infra.run import uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,22 +34,7 @@ def proxy_url() -> Iterator[str]:
         "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "gateway.proxy.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_command("gateway.proxy.asgi:app", port),
         cwd=ROOT,
         env=env,
     )

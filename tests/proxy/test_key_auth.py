@@ -6,20 +6,10 @@ import time
 
 import httpx
 import pytest
-from rest_framework.test import APIClient
 
-from tests.conftest import Persona, api_client_for
+from tests.conftest import Persona, api_client_for, create_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _create_key(api: APIClient, persona: Persona) -> dict[str, str]:
-    response = api.post(
-        "/api/v1/keys/", {"project_id": str(persona.project.id), "name": "app"}, format="json"
-    )
-    assert response.status_code == 201, response.content
-    body: dict[str, str] = response.json()
-    return body
 
 
 def _models(proxy_url: str, key: str, header: str = "authorization") -> httpx.Response:
@@ -30,7 +20,7 @@ def _models(proxy_url: str, key: str, header: str = "authorization") -> httpx.Re
 def test_a_new_key_works_through_the_proxy_with_either_header(
     proxy_url: str, alice: Persona
 ) -> None:
-    key = _create_key(api_client_for(alice), alice)["key"]
+    key = create_key(api_client_for(alice), alice)["key"]
     bearer = _models(proxy_url, key)
     assert bearer.status_code == 200, bearer.text
     assert bearer.json() == {"object": "list", "data": []}
@@ -40,7 +30,7 @@ def test_a_new_key_works_through_the_proxy_with_either_header(
 
 def test_the_proxy_refuses_a_revoked_key_within_one_second(proxy_url: str, alice: Persona) -> None:
     api = api_client_for(alice)
-    created = _create_key(api, alice)
+    created = create_key(api, alice)
     assert _models(proxy_url, created["key"]).status_code == 200  # now cached in the proxy
 
     assert api.delete(f"/api/v1/keys/{created['id']}/").status_code == 204
@@ -75,8 +65,8 @@ def test_it_refuses_requests_without_a_valid_key(proxy_url: str, headers: dict[s
 def test_a_key_of_one_org_sees_nothing_of_another(
     proxy_url: str, alice: Persona, charlie: Persona
 ) -> None:
-    alice_key = _create_key(api_client_for(alice), alice)["key"]
-    charlie_key = _create_key(api_client_for(charlie), charlie)["key"]
+    alice_key = create_key(api_client_for(alice), alice)["key"]
+    charlie_key = create_key(api_client_for(charlie), charlie)["key"]
     # Swap the secret halves: a key must match its own prefix's hash exactly.
     forged = charlie_key[:15] + alice_key[15:]
     assert _models(proxy_url, forged).status_code == 401
@@ -87,7 +77,7 @@ def test_keys_survive_a_redis_flush_once_snapshots_are_republished(
 ) -> None:
     from tenants.snapshots import republish_stale_snapshots
 
-    key = _create_key(api_client_for(alice), alice)["key"]
+    key = create_key(api_client_for(alice), alice)["key"]
     import redis
 
     assert isinstance(redis_client, redis.Redis)
@@ -105,7 +95,7 @@ def test_healthz_answers_without_a_key(proxy_url: str) -> None:
 
 
 def test_unknown_endpoints_answer_404_in_the_error_shape(proxy_url: str, alice: Persona) -> None:
-    key = _create_key(api_client_for(alice), alice)["key"]
+    key = create_key(api_client_for(alice), alice)["key"]
     response = httpx.post(
         f"{proxy_url}/v1/nothing-here", headers={"authorization": f"Bearer {key}"}, timeout=5
     )

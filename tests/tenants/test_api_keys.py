@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent, Project, Team
-from tests.conftest import Persona, logged_in
+from tests.conftest import Persona, create_key, logged_in
 
 
 def _error(response: object) -> dict[str, object]:
@@ -19,19 +19,10 @@ def _error(response: object) -> dict[str, object]:
     return error
 
 
-def _new_key(api: APIClient, persona: Persona) -> dict[str, str]:
-    response = api.post(
-        "/api/v1/keys/", {"project_id": str(persona.project.id), "name": "ci"}, format="json"
-    )
-    assert response.status_code == 201, response.content
-    body: dict[str, str] = response.json()
-    return body
-
-
 def test_alice_creates_a_key_that_is_shown_once_and_stored_hashed(
     alice: Persona, alice_api: APIClient
 ) -> None:
-    body = _new_key(alice_api, alice)
+    body = create_key(alice_api, alice)
     assert body["key"].startswith("sk-sel-")
     assert body["key"].startswith(body["prefix"])
     stored = ApiKey.objects.get(id=body["id"])
@@ -48,7 +39,7 @@ def test_alice_creates_a_key_that_is_shown_once_and_stored_hashed(
 def test_revoking_a_key_marks_it_revoked_and_is_idempotent(
     alice: Persona, alice_api: APIClient
 ) -> None:
-    body = _new_key(alice_api, alice)
+    body = create_key(alice_api, alice)
     assert alice_api.delete(f"/api/v1/keys/{body['id']}/").status_code == 204
     assert alice_api.delete(f"/api/v1/keys/{body['id']}/").status_code == 204
     assert alice_api.get(f"/api/v1/keys/{body['id']}/").json()["revoked"] is True
@@ -92,7 +83,7 @@ def test_a_key_can_belong_to_a_member_but_not_to_a_stranger(
 def test_charlie_gets_404_for_acmes_key(
     method: str, alice: Persona, alice_api: APIClient, charlie_api: APIClient
 ) -> None:
-    body = _new_key(alice_api, alice)
+    body = create_key(alice_api, alice)
     response = getattr(charlie_api, method)(f"/api/v1/keys/{body['id']}/")
     assert response.status_code == 404
     assert _error(response)["type"] == "not_found_error"
@@ -123,7 +114,7 @@ def test_charlie_cannot_put_a_project_in_acmes_team(
 def test_each_org_lists_only_its_own_objects(
     alice: Persona, charlie: Persona, alice_api: APIClient, charlie_api: APIClient
 ) -> None:
-    _new_key(alice_api, alice)
+    create_key(alice_api, alice)
     actions.create_team(alice.org, "Acme only", alice.actor)
     assert charlie_api.get("/api/v1/keys/").json() == []
     assert charlie_api.get("/api/v1/teams/").json() == []
@@ -267,7 +258,7 @@ def test_the_openapi_schema_documents_the_endpoints() -> None:
 
 
 def test_audit_events_never_hold_the_secret(alice: Persona, alice_api: APIClient) -> None:
-    body = _new_key(alice_api, alice)
+    body = create_key(alice_api, alice)
     for event in AuditEvent.objects.filter(org=alice.org):
         assert body["key"] not in " ".join(
             [event.actor_label, event.action, event.target_label, event.target_id]
