@@ -36,7 +36,13 @@ def build_snapshot(org: Organization) -> Snapshot:
             "team_id": str(key.project.team_id) if key.project.team_id else None,
             "user_id": str(key.user_id) if key.user_id else None,
         }
-    return {"org_id": str(org.id), "version": org.snapshot_version, "keys": keys}
+    return {
+        "org_id": str(org.id),
+        "version": org.snapshot_version,
+        "keys": keys,
+        "routes": {},
+        "provider_keys": {},
+    }
 
 
 def _store(snapshot: Snapshot, add_hashes: list[str], remove_hashes: list[str]) -> int:
@@ -93,7 +99,13 @@ def retire_snapshot(org: Organization) -> None:
     refuses any slower publisher of the old org.
     """
     org_id = str(org.id)
-    tombstone: Snapshot = {"org_id": org_id, "version": org.snapshot_version + 1, "keys": {}}
+    tombstone: Snapshot = {
+        "org_id": org_id,
+        "version": org.snapshot_version + 1,
+        "keys": {},
+        "routes": {},
+        "provider_keys": {},
+    }
     hashes = list(ApiKey.objects.filter(org=org).values_list("hashed", flat=True))
 
     def publish_tombstone() -> None:

@@ -25,11 +25,50 @@ class KeyEntry(TypedDict):
     user_id: str | None
 
 
+class PriceEntry(TypedDict):
+    # Decimal strings in USD per million tokens (money is never a float).
+    input_per_mtok: str
+    output_per_mtok: str
+
+
+class DeploymentEntry(TypedDict):
+    """One place a model alias can be served from."""
+
+    id: str  # stable within the route: "<alias>#<index>" is fine; shows in logs
+    provider: str  # see gateway.proxy.providers.PROVIDERS
+    model: str  # the provider's model name
+    api_base: str | None  # None: the provider's public endpoint
+    api_version: str | None  # Azure OpenAI only
+    provider_key_id: str | None  # None: the platform key from the environment
+    weight: int
+    quality: int | None
+    price: PriceEntry | None
+    timeout_s: float  # read timeout per attempt
+    connect_timeout_s: float
+
+
+class RouteEntry(TypedDict):
+    strategy: str  # priority | latency | cost | weighted
+    min_quality: int | None
+    deployments: list[DeploymentEntry]
+
+
+class ProviderKeyEntry(TypedDict):
+    provider: str
+    # crypto.MasterKeys.seal(key, crypto.provider_key_context(org_id, id)); the
+    # proxy opens it in memory only.
+    sealed: str
+
+
 class Snapshot(TypedDict):
     org_id: str
     version: int
     # Active API keys by display prefix; a revoked key is simply absent.
     keys: dict[str, KeyEntry]
+    # Model alias -> route; an alias that is not here does not exist for the org.
+    routes: dict[str, RouteEntry]
+    # Provider key id -> sealed key (BYOK).
+    provider_keys: dict[str, ProviderKeyEntry]
 
 
 def snapshot_key(org_id: str) -> str:
