@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "tenants",
     "gateway",
+    "observability",
     "dashboard",
 ]
 
@@ -156,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
     "republish-stale-snapshots": {
         "task": "tenants.tasks.republish_snapshots",
         "schedule": 15.0,
+    },
+    "drain-usage-stream": {
+        "task": "observability.tasks.drain_usage",
+        "schedule": 2.0,
     },
 }
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from dashboard.views import accounts, invitations, keys, members, org, projects, tokens
+from dashboard.views import accounts, invitations, keys, members, org, projects, requests, tokens
 
 app_name = "dashboard"
 
@@ -28,6 +28,7 @@ org_patterns = [
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/new/", tokens.new_token, name="new-token"),
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
+    path("requests/", requests.request_log, name="requests"),
     path("audit/", org.audit_log, name="audit"),
 ]
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from gateway.proxy.snapshot import KeyEntry, Snapshot
+from gateway.proxy.providers.base import Usage
+from gateway.proxy.snapshot import DeploymentEntry, KeyEntry, Snapshot
+
+if TYPE_CHECKING:
+    from gateway.proxy.usage import Attempt
 
 
 @dataclass
@@ -13,13 +18,33 @@ class RequestContext:
     request_id: str
     method: str
     path: str
+    arrived_at: float = field(default_factory=time.time)
     started_at: float = field(default_factory=time.perf_counter)
-    # Set by the auth stage.
+    # auth
     tenant: Snapshot | None = None
     key: KeyEntry | None = None
+    # the request (route stage)
+    operation: str = ""  # "chat" | "embeddings"
+    dialect: str = "openai"  # the client's wire format: "openai" | "anthropic"
+    model_requested: str | None = None
+    stream: bool = False
+    payload: dict[str, Any] = field(default_factory=dict)
+    candidates: list[DeploymentEntry] = field(default_factory=list)
+    # upstream
+    deployment: DeploymentEntry | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    ttfb_ms: int | None = None
+    cost_usd: str | None = None
+    client_disconnected: bool = False
+    # the answer
     status: int = 0
     error_type: str | None = None
 
     @property
     def org_id(self) -> str | None:
         return self.tenant["org_id"] if self.tenant else None
+
+    def mark_first_byte(self) -> None:
+        if self.ttfb_ms is None:
+            self.ttfb_ms = int((time.perf_counter() - self.started_at) * 1000)

@@ -1,0 +1,24 @@
+"""The request log page: what the proxy did with each request, metadata only."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+
+from dashboard.decorators import STAFF, org_view
+from dashboard.views.common import render_org
+from observability.models import RequestLog
+from tenants.models import Membership
+from tenants.scoping import for_org
+
+PAGE_SIZE = 50
+
+
+@org_view(STAFF)
+def request_log(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """List the org's requests, newest first, a page at a time."""
+    rows = for_org(RequestLog.objects.all(), membership.org).order_by("-id")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render_org(
+        request, membership, "dashboard/requests.html", {"page": page}, section="requests"
+    )

@@ -1,0 +1,99 @@
+"""The usage event: one per request, rejected ones included, on a Redis stream.
+
+The proxy writes it (XADD) once the response is finished; a Celery task in
+observability drains the stream into PostgreSQL. It holds metadata only
+(CONTRACT.md section 6): never prompt or completion text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TypedDict
+
+import orjson
+import redis.asyncio as aioredis
+
+from gateway.proxy.context import RequestContext
+
+log = logging.getLogger(__name__)
+STREAM = "sel:usage"
+# Bounds memory if the drain stops for long; at ~300 bytes an event this is
+# ~300 MB. Approximate trimming (~) keeps XADD O(1).
+STREAM_MAXLEN = 1_000_000
+
+
+class Attempt(TypedDict):
+    deployment_id: str
+    provider: str
+    model: str
+    outcome: str  # "ok" | an error code such as "upstream_timeout" | "http_503"
+    latency_ms: int
+
+
+class UsageEvent(TypedDict):
+    ts: float  # unix seconds when the request arrived
+    request_id: str
+    org_id: str | None
+    project_id: str | None
+    team_id: str | None
+    key_id: str | None
+    user_id: str | None
+    endpoint: str
+    model_requested: str | None
+    model_dispatched: str | None
+    provider: str | None
+    deployment_id: str | None
+    stream: bool
+    status: int
+    error_type: str | None
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    reasoning_tokens: int
+    latency_ms: int
+    ttfb_ms: int | None
+    cost_usd: str | None  # decimal string; set by the budget stage
+    attempts: list[Attempt]
+    client_disconnected: bool
+
+
+def event_from(ctx: RequestContext) -> UsageEvent:
+    key = ctx.key
+    usage = ctx.usage
+    return {
+        "ts": ctx.arrived_at,
+        "request_id": ctx.request_id,
+        "org_id": ctx.org_id,
+        "project_id": key["project_id"] if key else None,
+        "team_id": key["team_id"] if key else None,
+        "key_id": key["id"] if key else None,
+        "user_id": key["user_id"] if key else None,
+        "endpoint": ctx.path,
+        "model_requested": ctx.model_requested,
+        "model_dispatched": ctx.deployment["model"] if ctx.deployment else None,
+        "provider": ctx.deployment["provider"] if ctx.deployment else None,
+        "deployment_id": ctx.deployment["id"] if ctx.deployment else None,
+        "stream": ctx.stream,
+        "status": ctx.status,
+        "error_type": ctx.error_type,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "latency_ms": int((time.perf_counter() - ctx.started_at) * 1000),
+        "ttfb_ms": ctx.ttfb_ms,
+        "cost_usd": ctx.cost_usd,
+        "attempts": ctx.attempts,
+        "client_disconnected": ctx.client_disconnected,
+    }
+
+
+async def emit(client: aioredis.Redis, event: UsageEvent) -> None:
+    """Append the event to the stream; a failure is logged, never raised to the client."""
+    try:
+        await client.xadd(
+            STREAM, {"e": orjson.dumps(event)}, maxlen=STREAM_MAXLEN, approximate=True
+        )
+    except Exception:
+        log.exception("usage event lost request_id=%s", event["request_id"])

@@ -1,0 +1,173 @@
+"""Usage events travel from the proxy's Redis stream into the request log, once each."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+import pytest
+import redis
+from rest_framework.test import APIClient
+
+from gateway.proxy.usage import STREAM, UsageEvent
+from observability.drain import GROUP, drain_usage_stream
+from observability.models import RequestLog
+from tests.conftest import Persona, logged_in
+
+
+def _event(persona: Persona | None, **changes: Any) -> UsageEvent:
+    event: UsageEvent = {
+        "ts": time.time(),
+        "request_id": uuid.uuid4().hex,
+        "org_id": str(persona.org.id) if persona else None,
+        "project_id": str(persona.project.id) if persona else None,
+        "team_id": None,
+        "key_id": str(uuid.uuid4()) if persona else None,
+        "user_id": None,
+        "endpoint": "/v1/chat/completions",
+        "model_requested": "gpt-demo",
+        "model_dispatched": "gpt-4o-mini",
+        "provider": "openai",
+        "deployment_id": "r1:0",
+        "stream": False,
+        "status": 200,
+        "error_type": None,
+        "input_tokens": 12,
+        "output_tokens": 34,
+        "cached_input_tokens": 2,
+        "reasoning_tokens": 0,
+        "latency_ms": 120,
+        "ttfb_ms": 80,
+        "cost_usd": "0.000123",
+        "attempts": [
+            {"deployment_id": "r1:0", "provider": "openai", "model": "gpt-4o-mini",
+             "outcome": "ok", "latency_ms": 110},
+        ],
+        "client_disconnected": False,
+    }  # fmt: skip
+    event.update(changes)  # type: ignore[typeddict-item]
+    return event
+
+
+def _push(client: redis.Redis, event: UsageEvent) -> None:
+    client.xadd(STREAM, {"e": orjson.dumps(event)})
+
+
+def test_the_drain_writes_each_event_once(alice: Persona, redis_client: redis.Redis) -> None:
+    events = [_event(alice) for _ in range(3)]
+    for event in events:
+        _push(redis_client, event)
+    assert drain_usage_stream(redis_client) == 3
+    assert drain_usage_stream(redis_client) == 0
+    row = RequestLog.objects.get(request_id=events[0]["request_id"])
+    assert row.org == alice.org
+    assert (row.input_tokens, row.output_tokens, row.cached_input_tokens) == (12, 34, 2)
+    assert str(row.cost_usd) == "0.000123"
+    assert redis_client.xlen(STREAM) == 0  # acknowledged and deleted
+
+
+def test_a_redelivered_event_is_not_written_twice(
+    alice: Persona, redis_client: redis.Redis
+) -> None:
+    event = _event(alice)
+    _push(redis_client, event)
+    _push(redis_client, event)  # a proxy retried its XADD
+    drain_usage_stream(redis_client)
+    assert RequestLog.objects.filter(request_id=event["request_id"]).count() == 1
+
+
+def test_events_a_dead_worker_took_are_claimed_again(
+    alice: Persona, redis_client: redis.Redis
+) -> None:
+    redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    event = _event(alice)
+    _push(redis_client, event)
+    # A worker reads the entry and dies before acknowledging it.
+    taken = redis_client.xreadgroup(GROUP, "dead-worker", {STREAM: ">"}, count=10)
+    assert taken
+    assert drain_usage_stream(redis_client, claim_idle_ms=0) == 1
+    assert RequestLog.objects.filter(request_id=event["request_id"]).exists()
+
+
+def test_a_malformed_event_is_dropped_without_blocking_the_rest(
+    alice: Persona, redis_client: redis.Redis
+) -> None:
+    redis_client.xadd(STREAM, {"e": b"{not json"})
+    good = _event(alice)
+    _push(redis_client, good)
+    assert drain_usage_stream(redis_client) == 1
+    assert redis_client.xlen(STREAM) == 0
+
+
+def test_rejected_requests_without_an_org_are_kept_but_shown_to_nobody(
+    alice: Persona, redis_client: redis.Redis, alice_api: APIClient
+) -> None:
+    _push(redis_client, _event(None, status=401, error_type="authentication_error"))
+    drain_usage_stream(redis_client)
+    assert RequestLog.objects.filter(org=None, status=401).count() == 1
+    assert alice_api.get("/api/v1/requests/").json()["data"] == []
+
+
+@pytest.fixture
+def logged_requests(alice: Persona, charlie: Persona, redis_client: redis.Redis) -> list[str]:
+    ids = []
+    for index in range(5):
+        event = _event(alice, model_requested="gpt-demo" if index % 2 else "claude-demo")
+        event["ts"] = 1_790_000_000 + index * 60
+        ids.append(event["request_id"])
+        _push(redis_client, event)
+    _push(redis_client, _event(charlie))
+    drain_usage_stream(redis_client)
+    return ids
+
+
+def test_the_api_lists_the_orgs_requests_newest_first_with_a_cursor(
+    logged_requests: list[str], alice_api: APIClient
+) -> None:
+    first = alice_api.get("/api/v1/requests/?limit=2").json()
+    assert [r["request_id"] for r in first["data"]] == logged_requests[::-1][:2]
+    assert first["data"][0]["cost_usd"] == "0.000123"
+    assert first["data"][0]["fallbacks"] == []
+    second = alice_api.get(f"/api/v1/requests/?limit=2&cursor={first['next_cursor']}").json()
+    assert [r["request_id"] for r in second["data"]] == logged_requests[::-1][2:4]
+    body = str(first)
+    assert "messages" not in body and "content" not in body
+
+
+def test_the_api_filters_by_model_and_time(
+    logged_requests: list[str], alice_api: APIClient
+) -> None:
+    by_model = alice_api.get("/api/v1/requests/?model=gpt-demo").json()["data"]
+    assert len(by_model) == 2
+    window = alice_api.get(
+        "/api/v1/requests/?from=2026-09-21T14:14:00Z&to=2026-09-21T14:16:00Z"
+    ).json()["data"]
+    assert len(window) == 2
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=501", "limit=x", "status=99", "from=yesterday", "cursor=-1"]
+)
+def test_bad_query_parameters_are_400(alice: Persona, alice_api: APIClient, query: str) -> None:
+    response = alice_api.get(f"/api/v1/requests/?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_charlie_sees_none_of_acmes_requests(
+    logged_requests: list[str], charlie_api: APIClient, charlie: Persona
+) -> None:
+    seen = {r["request_id"] for r in charlie_api.get("/api/v1/requests/").json()["data"]}
+    assert seen.isdisjoint(logged_requests)
+    page = logged_in(charlie).get("/o/acme/requests/")
+    assert page.status_code == 404
+
+
+def test_the_dashboard_shows_the_request_log(logged_requests: list[str], alice: Persona) -> None:
+    page = logged_in(alice).get("/o/acme/requests/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "gpt-4o-mini" in html
+    assert "claude-demo" in html
