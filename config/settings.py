@@ -146,6 +146,12 @@ CLERK_SIGN_IN_URL = envstr("CLERK_SIGN_IN_URL", "/login/")
 SELIXES_HASH_KEY = required("SELIXES_HASH_KEY")
 SELIXES_MASTER_KEYS = required("SELIXES_MASTER_KEYS")
 
+# May a tenant's api_base reach loopback, private, link-local or metadata
+# addresses? "deny" for a hosted service; "allow" for self-hosting (CONTRACT.md §2).
+SELIXES_PRIVATE_UPSTREAMS = envstr("SELIXES_PRIVATE_UPSTREAMS", "deny")
+if SELIXES_PRIVATE_UPSTREAMS not in ("deny", "allow"):
+    raise RuntimeError("SELIXES_PRIVATE_UPSTREAMS must be 'deny' or 'allow'")
+
 INVITATION_TTL_HOURS = envint("SELIXES_INVITATION_TTL_HOURS", 72)
 AUTH_RATE_LIMIT_PER_HOUR = envint("SELIXES_AUTH_RATE_LIMIT_PER_HOUR", 20)
 

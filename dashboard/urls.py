@@ -2,7 +2,18 @@
 
 from django.urls import include, path
 
-from dashboard.views import accounts, invitations, keys, members, org, projects, requests, tokens
+from dashboard.views import (
+    accounts,
+    invitations,
+    keys,
+    members,
+    org,
+    projects,
+    provider_keys,
+    requests,
+    routes,
+    tokens,
+)
 
 app_name = "dashboard"
 
@@ -29,6 +40,18 @@ org_patterns = [
     path("tokens/new/", tokens.new_token, name="new-token"),
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
     path("requests/", requests.request_log, name="requests"),
+    path("routes/", routes.routes, name="routes"),
+    path("routes/new/", routes.new_route, name="new-route"),
+    path("routes/<str:route_id>/", routes.route_detail, name="route"),
+    path("routes/<str:route_id>/edit/", routes.edit_route, name="edit-route"),
+    path("routes/<str:route_id>/delete/", routes.delete_route, name="delete-route"),
+    path("provider-keys/", provider_keys.provider_keys, name="provider-keys"),
+    path("provider-keys/new/", provider_keys.new_provider_key, name="new-provider-key"),
+    path(
+        "provider-keys/<str:key_id>/revoke/",
+        provider_keys.revoke_provider_key,
+        name="revoke-provider-key",
+    ),
     path("audit/", org.audit_log, name="audit"),
 ]
 

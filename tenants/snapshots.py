@@ -14,6 +14,7 @@ from django.db.models import F
 
 from config.redis import get_redis
 from gateway.proxy.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
+from gateway.snapshot_parts import build_provider_keys, build_routes
 from tenants.models import ApiKey, Organization
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ def build_snapshot(org: Organization) -> Snapshot:
         "org_id": str(org.id),
         "version": org.snapshot_version,
         "keys": keys,
-        "routes": {},
-        "provider_keys": {},
+        "routes": build_routes(org),
+        "provider_keys": build_provider_keys(org),
     }
 
 

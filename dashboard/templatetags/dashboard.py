@@ -15,6 +15,8 @@ TARGET_KINDS = {
     "managementtoken": "Management token",
     "invitation": "Invitation",
     "membership": "Member",
+    "route": "Route",
+    "providerkey": "Provider key",
 }
 
 

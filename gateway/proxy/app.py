@@ -9,20 +9,30 @@ import logging
 import redis.asyncio as aioredis
 
 from gateway.proxy.config import ProxySettings
-from gateway.proxy.endpoints import dispatch
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, send_json
+from gateway.proxy.keyring import Keyring
 from gateway.proxy.snapshot_cache import SnapshotCache
 from gateway.proxy.stages.auth import AuthStage
 from gateway.proxy.stages.record import RecordStage
+from gateway.proxy.stages.route import RouteStage
+from gateway.proxy.stages.upstream import UpstreamStage
+from gateway.proxy.upstream_client import UpstreamClient
 
 log = logging.getLogger(__name__)
 
 
-def build_stack(settings: ProxySettings, snapshots: SnapshotCache) -> ASGIApp:
-    """Wrap the endpoints in the stages, outermost first (DESIGN.md, the request path)."""
-    app: ASGIApp = dispatch
+def build_stack(
+    settings: ProxySettings,
+    redis: aioredis.Redis,
+    snapshots: SnapshotCache,
+    client: UpstreamClient,
+    keyring: Keyring,
+) -> ASGIApp:
+    """Wrap the stages around each other; read the order bottom-up, outermost last."""
+    app: ASGIApp = UpstreamStage(client, keyring)
+    app = RouteStage(app, settings.max_body_bytes)
     app = AuthStage(app, snapshots, settings.hash_key)
-    app = RecordStage(app)
+    app = RecordStage(app, redis)
     return app
 
 
@@ -32,13 +42,17 @@ class ProxyApp:
         self.redis: aioredis.Redis | None = None
         self.stack: ASGIApp | None = None
         self._listener: asyncio.Task[None] | None = None
+        self.client = UpstreamClient(allow_private=settings.allow_private_upstreams)
 
     async def startup(self) -> None:
         self.redis = aioredis.Redis.from_url(
             self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2
         )
         snapshots = SnapshotCache(self.redis, self.settings.snapshot_max_age_s)
-        self.stack = build_stack(self.settings, snapshots)
+        await self.client.start()
+        self.stack = build_stack(
+            self.settings, self.redis, snapshots, self.client, Keyring.from_env()
+        )
         self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")
 
     async def shutdown(self) -> None:
@@ -46,6 +60,7 @@ class ProxyApp:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        await self.client.close()
         if self.redis is not None:
             await self.redis.aclose()
 

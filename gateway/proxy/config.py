@@ -14,6 +14,8 @@ class ProxySettings:
     # A cached snapshot older than this is re-validated against Redis (one GET
     # of its version), bounding staleness even if a pub/sub notice was lost.
     snapshot_max_age_s: float = 1.0
+    # CONTRACT.md section 2: "deny" keeps tenants' api_base off private networks.
+    allow_private_upstreams: bool = False
 
     @classmethod
     def from_env(cls) -> ProxySettings:
@@ -28,4 +30,12 @@ class ProxySettings:
             hash_key=need("SELIXES_HASH_KEY").encode(),
             max_body_bytes=int(os.environ.get("SELIXES_PROXY_MAX_BODY_BYTES") or 10 * 1024 * 1024),
             snapshot_max_age_s=float(os.environ.get("SELIXES_SNAPSHOT_MAX_AGE_S") or 1.0),
+            allow_private_upstreams=_private_upstreams(),
         )
+
+
+def _private_upstreams() -> bool:
+    value = os.environ.get("SELIXES_PRIVATE_UPSTREAMS") or "deny"
+    if value not in ("deny", "allow"):
+        raise RuntimeError("SELIXES_PRIVATE_UPSTREAMS must be 'deny' or 'allow'")
+    return value == "allow"

@@ -1,4 +1,4 @@
-"""The innermost handlers, reached once every stage has passed the request."""
+"""Handlers that need no provider: the model list, and 404 for everything unknown."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ from gateway.proxy.http import Receive, Scope, Send, send_json
 
 
 async def list_models(ctx: RequestContext, send: Send) -> None:
-    """GET /v1/models: the org's model aliases (routes arrive with the proxy issue)."""
-    await send_json(send, 200, {"object": "list", "data": []})
+    """GET /v1/models: the org's model aliases, in the OpenAI list shape."""
+    assert ctx.tenant is not None
+    data = [
+        {"id": alias, "object": "model", "created": 0, "owned_by": "selixes"}
+        for alias in sorted(ctx.tenant["routes"])
+    ]
+    await send_json(send, 200, {"object": "list", "data": data})
 
 
 async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,10 +2,15 @@
 
     ProxyError                    status  type
     ├── InvalidRequest              400   invalid_request_error
-    │   └── BodyTooLarge            413   invalid_request_error
+    │   ├── BodyTooLarge            413   invalid_request_error
+    │   └── HeadersTooLarge         431   invalid_request_error
     ├── AuthenticationFailed        401   authentication_error
     ├── NotFound                    404   not_found_error
-    └── ServiceUnavailable          503   api_error
+    ├── ServiceUnavailable          503   api_error
+    └── UpstreamFailure             502   upstream_error   (upstream_client.py)
+        ├── UpstreamTimeout         504
+        ├── ForbiddenUpstream       502
+        └── AllUpstreamsFailed   502/503/504 (the chain tried, in the message)
 
 Raised anywhere inside the stage stack, caught once by the record stage,
 which answers `{"error": {"message", "type", "code", "param"}}`.
@@ -49,6 +54,11 @@ class InvalidRequest(ProxyError):
 class BodyTooLarge(InvalidRequest):
     status = 413
     code = "body_too_large"
+
+
+class HeadersTooLarge(InvalidRequest):
+    status = 431
+    code = "headers_too_large"
 
 
 class AuthenticationFailed(ProxyError):

@@ -38,7 +38,7 @@ class RequestLogSerializer(serializers.ModelSerializer[RequestLog]):
 
 
 class RequestPageSerializer(serializers.Serializer[Any]):
-    data = RequestLogSerializer(many=True)
+    data = RequestLogSerializer(many=True)  # type: ignore[assignment]  # a field named data
     next_cursor = serializers.CharField(allow_null=True)
 
 

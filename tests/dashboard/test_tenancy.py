@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from django.test import Client
 
+from gateway import actions as gateway_actions
+from gateway.models import Deployment, ProviderKey, Route
+from gateway.specs import DeploymentSpec, RouteSpec
 from tenants.models import ApiKey, Invitation, ManagementToken, Membership, Project, Role, Team
 from tests.conftest import Persona, logged_in
 from tests.dashboard.conftest import AcmeObjects
 from tests.dashboard.support import text
+
+
+@dataclass
+class AcmeWithGateway(AcmeObjects):
+    route_id: str
+    provider_key_id: str
+
+
+@pytest.fixture
+def acme(acme: AcmeObjects, alice: Persona) -> AcmeWithGateway:
+    """Acme's objects, plus a route and an unused provider key (so revoking it would work)."""
+    spec = RouteSpec(strategy="priority", deployments=[DeploymentSpec("openai", "gpt-4o")])
+    route, _ = gateway_actions.replace_route(alice.org, "gpt-4o", spec, alice.actor)
+    key = gateway_actions.add_provider_key(
+        alice.org, "openai", "sk-acme-0123456789", alice.actor, name="acme"
+    )
+    return AcmeWithGateway(**vars(acme), route_id=str(route.id), provider_key_id=str(key.id))
+
 
 # (method, path) for every org-scoped page and endpoint; {ids} are Acme's objects.
 PAGES = [
@@ -28,6 +51,14 @@ PAGES = [
     ("get", "/o/{slug}/tokens/new/"),
     ("get", "/o/{slug}/tokens/{token_id}/revoke/"),
     ("get", "/o/{slug}/audit/"),
+    ("get", "/o/{slug}/routes/"),
+    ("get", "/o/{slug}/routes/new/"),
+    ("get", "/o/{slug}/routes/{route_id}/"),
+    ("get", "/o/{slug}/routes/{route_id}/edit/"),
+    ("get", "/o/{slug}/routes/{route_id}/delete/"),
+    ("get", "/o/{slug}/provider-keys/"),
+    ("get", "/o/{slug}/provider-keys/new/"),
+    ("get", "/o/{slug}/provider-keys/{provider_key_id}/revoke/"),
 ]
 ACTIONS = [
     ("post", "/o/{slug}/members/invite/"),
@@ -40,6 +71,11 @@ ACTIONS = [
     ("post", "/o/{slug}/keys/{alice_key_id}/revoke/"),
     ("post", "/o/{slug}/tokens/new/"),
     ("post", "/o/{slug}/tokens/{token_id}/revoke/"),
+    ("post", "/o/{slug}/routes/new/"),
+    ("post", "/o/{slug}/routes/{route_id}/edit/"),
+    ("post", "/o/{slug}/routes/{route_id}/delete/"),
+    ("post", "/o/{slug}/provider-keys/new/"),
+    ("post", "/o/{slug}/provider-keys/{provider_key_id}/revoke/"),
 ]
 # What a form would send, so a refusal is never just a validation error.
 FORM = {"email": "eve@evil.test", "role": "admin", "name": "Intruder"}
@@ -63,6 +99,17 @@ ADMIN_ONLY = [
     ("post", "/o/{slug}/teams/new/"),
     ("post", "/o/{slug}/projects/new/"),
     ("post", "/o/{slug}/keys/{alice_key_id}/revoke/"),
+    ("get", "/o/{slug}/routes/new/"),
+    ("get", "/o/{slug}/routes/{route_id}/edit/"),
+    ("get", "/o/{slug}/routes/{route_id}/delete/"),
+    ("get", "/o/{slug}/provider-keys/"),
+    ("get", "/o/{slug}/provider-keys/new/"),
+    ("get", "/o/{slug}/provider-keys/{provider_key_id}/revoke/"),
+    ("post", "/o/{slug}/routes/new/"),
+    ("post", "/o/{slug}/routes/{route_id}/edit/"),
+    ("post", "/o/{slug}/routes/{route_id}/delete/"),
+    ("post", "/o/{slug}/provider-keys/new/"),
+    ("post", "/o/{slug}/provider-keys/{provider_key_id}/revoke/"),
 ]
 
 
@@ -86,6 +133,10 @@ def assert_acme_unchanged(acme: AcmeObjects) -> None:
     assert not Invitation.objects.filter(email="eve@evil.test").exists()
     assert ManagementToken.objects.get(id=acme.token_id).is_active
     assert not ManagementToken.objects.filter(name="Intruder").exists()
+    assert Route.objects.get(model="gpt-4o").strategy == "priority"
+    assert Route.objects.count() == 1
+    assert Deployment.objects.count() == 1
+    assert ProviderKey.objects.filter(revoked_at=None).count() == 1
 
 
 @pytest.mark.parametrize(("method", "path"), PAGES + ACTIONS)
@@ -161,6 +212,7 @@ def test_bob_gets_403_on_admin_only_pages_and_actions(
         "/o/acme/projects/",
         "/o/acme/keys/",
         "/o/acme/keys/new/",
+        "/o/acme/routes/",
     ],
 )
 def test_bob_as_a_member_sees_the_pages_members_may_see(bob: Persona, path: str) -> None:

@@ -7,17 +7,33 @@ provider's answer back into canonical form, extracting token usage. Adapters
 do no I/O: the upstream stage sends what they build with its one HTTP client,
 so every adapter is tested on recorded wire formats without a network.
 
+Streams: a decoder yields canonical chunks. Usage always travels upstream
+(adapters ask for it) and reaches the decoder's `usage`; it is also handed on
+as exactly one usage-only chunk, `{"choices": [], "usage": {...}}` (the shape
+OpenAI uses for `stream_options.include_usage`), which the proxy forwards only
+to a client that asked for it (`is_usage_only`). Content chunks never carry a
+`usage` key.
+
 Client-facing formats other than OpenAI (Anthropic Messages on /v1/messages)
 are converted to and from canonical form in gateway.proxy.formats; when the
-client's format is the adapter's native one (`native_format`), the proxy may
-pass the body through natively instead (see ProviderAdapter.native_*).
+client's format is the adapter's native one, the proxy may pass the body
+through instead (NativePassthrough): only the model is replaced, and usage is
+scanned from the answer without changing a byte of it.
+
+Usage semantics, the same for every provider: `input_tokens` counts every
+prompt token, cached ones included (`cached_input_tokens` read from a cache,
+`cache_write_input_tokens` written to one are subsets of it); `output_tokens`
+counts every generated token, reasoning included (`reasoning_tokens` is a
+subset of it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gateway.proxy.errors import InvalidRequest, ProxyError
 from gateway.proxy.snapshot import DeploymentEntry
 
 JSON = dict[str, Any]
@@ -29,6 +45,7 @@ class Usage:
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_input_tokens: int = 0
 
     def merge_max(self, other: Usage) -> None:
         """Keep the larger of each count: providers repeat cumulative usage in streams."""
@@ -36,6 +53,9 @@ class Usage:
         self.output_tokens = max(self.output_tokens, other.output_tokens)
         self.cached_input_tokens = max(self.cached_input_tokens, other.cached_input_tokens)
         self.reasoning_tokens = max(self.reasoning_tokens, other.reasoning_tokens)
+        self.cache_write_input_tokens = max(
+            self.cache_write_input_tokens, other.cache_write_input_tokens
+        )
 
 
 @dataclass
@@ -47,6 +67,10 @@ class UpstreamRequest:
     stream: bool = False
 
 
+# Statuses after which another deployment (or a later retry) may succeed.
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+
+
 @dataclass
 class UpstreamError:
     """A provider's error, restated without anything secret (keys, auth headers)."""
@@ -54,6 +78,43 @@ class UpstreamError:
     status: int
     message: str
     retry_after_s: float | None = None
+    # The provider's own error class ("rate_limit_error", "RESOURCE_EXHAUSTED",
+    # "context_length_exceeded"...), for logs and metrics; never shown verbatim as ours.
+    type: str | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in RETRYABLE_STATUSES
+
+
+class StreamProtocolError(Exception):
+    """The provider sent something we cannot parse (malformed chunk, cut mid-event)."""
+
+
+class MalformedAnswer(StreamProtocolError):
+    """A non-streamed answer that is not the provider's documented shape."""
+
+
+class UpstreamStreamError(StreamProtocolError):
+    """The provider reported an error inside a stream it had already started."""
+
+    def __init__(self, error: UpstreamError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class UnsupportedByProvider(InvalidRequest):
+    """The request asks for something this provider cannot do (embeddings on Anthropic...)."""
+
+    code = "unsupported_by_provider"
+
+
+class MisconfiguredDeployment(ProxyError):
+    """The deployment lacks what its provider needs (an Azure api_base...)."""
+
+    status = 502
+    type = "upstream_error"
+    code = "deployment_misconfigured"
 
 
 class StreamDecoder(Protocol):
@@ -70,15 +131,18 @@ class StreamDecoder(Protocol):
         ...
 
 
-class StreamProtocolError(Exception):
-    """The provider sent a stream we cannot parse (malformed chunk, cut mid-event)."""
+class NativeStreamScanner(Protocol):
+    """Reads usage from a natively passed-through stream; the bytes go on unchanged."""
 
+    usage: Usage
 
-@dataclass
-class NativeUsageScanner:
-    """Collects usage from a natively passed-through stream without changing its bytes."""
+    def feed(self, data: bytes) -> None:
+        """Take the next bytes (any split); raise UpstreamStreamError on an error event."""
+        ...
 
-    usage: Usage = field(default_factory=Usage)
+    def close(self) -> None:
+        """End of stream; raise StreamProtocolError if it stopped before its terminal event."""
+        ...
 
 
 class ProviderAdapter(Protocol):
@@ -97,15 +161,46 @@ class ProviderAdapter(Protocol):
         ...
 
     def chat_stream(self, alias: str) -> StreamDecoder:
-        """A decoder for this provider's streamed answer to one request."""
+        """Return a decoder for this provider's streamed answer to one request."""
         ...
 
     def embeddings_request(
         self, body: JSON, deployment: DeploymentEntry, api_key: str
-    ) -> UpstreamRequest: ...
+    ) -> UpstreamRequest:
+        """Build the upstream request for a canonical embeddings request."""
+        ...
 
-    def embeddings_response(self, payload: bytes, alias: str) -> tuple[JSON, Usage]: ...
+    def embeddings_response(self, payload: bytes, alias: str) -> tuple[JSON, Usage]:
+        """Turn a successful embeddings answer into the OpenAI `list` of embeddings."""
+        ...
 
-    def error(self, status: int, payload: bytes, headers: dict[str, str]) -> UpstreamError:
-        """Restate a provider's error answer (4xx/5xx) for the client."""
+    def error(
+        self, status: int, payload: bytes, headers: Mapping[str, str], api_key: str = ""
+    ) -> UpstreamError:
+        """Restate a provider's error answer (4xx/5xx) for the client, scrubbed of `api_key`."""
+        ...
+
+
+class NativePassthrough(Protocol):
+    """An adapter that can forward a body in its own wire format, changing only the model."""
+
+    native_format: str
+
+    def native_request(
+        self,
+        body: JSON,
+        deployment: DeploymentEntry,
+        api_key: str,
+        stream: bool,
+        client_headers: Mapping[str, str] | None = None,
+    ) -> UpstreamRequest:
+        """Build the upstream request from a client body already in the native format."""
+        ...
+
+    def native_usage(self, payload: bytes) -> Usage:
+        """Read usage from a non-streamed native answer (forwarded as is)."""
+        ...
+
+    def native_stream(self) -> NativeStreamScanner:
+        """Return a scanner for a native stream that is forwarded byte for byte."""
         ...

@@ -1,20 +1,29 @@
-"""Record stage (outermost): request id, timing, and the one place errors become responses."""
+"""Record stage (outermost): request id, timing, errors into responses, the usage event.
+
+It is the one place a ProxyError becomes an HTTP answer, and on the way out
+it emits exactly one usage event per request, rejected ones included.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 
+import redis.asyncio as aioredis
+
+from gateway.proxy import usage
 from gateway.proxy.context import RequestContext
-from gateway.proxy.errors import ProxyError
+from gateway.proxy.errors import HeadersTooLarge, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
 
 log = logging.getLogger(__name__)
+MAX_HEADER_BYTES = 32 * 1024
 
 
 class RecordStage:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, redis: aioredis.Redis) -> None:
         self.app = app
+        self.redis = redis
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = RequestContext(
@@ -33,17 +42,21 @@ class RecordStage:
             await send(message)
 
         try:
+            if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+                raise HeadersTooLarge(f"Request headers exceed {MAX_HEADER_BYTES} bytes.")
             await self.app(scope, receive, send_with_id)
         except ProxyError as e:
             ctx.error_type = e.type
-            if started:
-                raise
-            await send_json(send_with_id, e.status, e.body(), e.headers())
+            if not started:
+                await send_json(send_with_id, e.status, e.body(), e.headers())
         except Exception:
             # Never a traceback to the client; the id ties the log line to the request.
             log.exception("unhandled error request_id=%s", ctx.request_id)
             ctx.error_type = "api_error"
-            if started:
-                raise
-            error = ProxyError("Internal error. Quote the x-request-id header to support.")
-            await send_json(send_with_id, 500, error.body())
+            if not started:
+                error = ProxyError("Internal error. Quote the x-request-id header to support.")
+                await send_json(send_with_id, 500, error.body())
+        finally:
+            if ctx.status == 0:
+                ctx.status = 499 if ctx.client_disconnected else 500
+            await usage.emit(self.redis, usage.event_from(ctx))

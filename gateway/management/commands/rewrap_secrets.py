@@ -1,0 +1,35 @@
+"""manage.py rewrap_secrets: re-seal provider keys under the first of SELIXES_MASTER_KEYS."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gateway.rewrap import BATCH_SIZE, rewrap_provider_keys
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-seal every provider key that is not sealed under the current (first) master key,"
+        " then republish the affected orgs' snapshots. Safe to run again."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1")
+        result = rewrap_provider_keys(batch_size=options["batch_size"])
+        self.stdout.write(
+            f"rewrapped {result.rewrapped} provider key(s) under master key"
+            f" '{result.current_key_id}'; republished {len(result.orgs)} org(s);"
+            f" {result.failed} failed"
+        )
+        if result.failed:
+            raise CommandError(
+                f"{result.failed} provider key(s) do not open under any configured master key;"
+                " keep the old key configured and see the log for their ids."
+            )

@@ -1,0 +1,77 @@
+"""Provider API keys for a deployment: the org's own (BYOK, opened in memory) or the platform's.
+
+BYOK keys arrive sealed in the snapshot and are opened with the master keys
+only here, in the proxy's memory; the clear value is cached by its sealed
+form, so a rotated or re-wrapped key is simply a new cache entry. Orgs that
+bring no key are served by SELIXES_PLATFORM_KEY_<PROVIDER> (managed access).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from gateway.proxy.crypto import CryptoError, MasterKeys, provider_key_context
+from gateway.proxy.errors import ProxyError
+from gateway.proxy.snapshot import DeploymentEntry, Snapshot
+
+# Servers that commonly run without any key (self-hosted); others need one.
+KEYLESS_PROVIDERS = frozenset({"openai_compatible", "vllm", "ollama"})
+MAX_CACHED = 10_000
+
+
+class MissingProviderKey(ProxyError):
+    status = 503
+    type = "upstream_error"
+    code = "no_provider_key"
+
+
+def platform_keys_from(environ: Mapping[str, str]) -> dict[str, str]:
+    prefix = "SELIXES_PLATFORM_KEY_"
+    return {
+        name.removeprefix(prefix).lower(): value
+        for name, value in environ.items()
+        if name.startswith(prefix) and value
+    }
+
+
+class Keyring:
+    def __init__(self, master_keys: MasterKeys | None, platform_keys: dict[str, str]) -> None:
+        self._master = master_keys
+        self._platform = platform_keys
+        self._opened: dict[str, str] = {}
+
+    @classmethod
+    def from_env(cls) -> Keyring:
+        value = os.environ.get("SELIXES_MASTER_KEYS")
+        master = MasterKeys.parse(value) if value else None
+        return cls(master, platform_keys_from(os.environ))
+
+    def key_for(self, tenant: Snapshot, deployment: DeploymentEntry) -> str:
+        """Return the API key to send for this deployment, or raise MissingProviderKey."""
+        key_id = deployment["provider_key_id"]
+        if key_id is None:
+            platform = self._platform.get(deployment["provider"])
+            if platform is not None:
+                return platform
+            if deployment["provider"] in KEYLESS_PROVIDERS:
+                return ""
+            raise MissingProviderKey(f"No {deployment['provider']} key is configured.")
+        entry = tenant["provider_keys"].get(key_id)
+        if entry is None:
+            raise MissingProviderKey("The deployment's provider key was revoked.")
+        cached = self._opened.get(entry["sealed"])
+        if cached is not None:
+            return cached
+        if self._master is None:
+            raise MissingProviderKey("The proxy has no master keys to open provider keys.")
+        try:
+            clear = self._master.open(
+                entry["sealed"], provider_key_context(tenant["org_id"], key_id)
+            ).decode()
+        except (CryptoError, UnicodeDecodeError) as e:
+            raise MissingProviderKey("The deployment's provider key cannot be opened.") from e
+        if len(self._opened) >= MAX_CACHED:
+            self._opened.clear()
+        self._opened[entry["sealed"]] = clear
+        return clear

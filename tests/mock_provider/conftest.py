@@ -1,0 +1,96 @@
+"""A real mock provider process (uvicorn) on a free port, and helpers to read its streams."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Short, so the timeout scenario's answer is testable without a minute's wait.
+TIMEOUT_S = 1.5
+
+OPENAI = {"authorization": "Bearer sk-test-openai"}
+ANTHROPIC = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
+GEMINI = {"x-goog-api-key": "gm-test"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def mock_url() -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "MOCK_PROVIDER_TIMEOUT_S": str(TIMEOUT_S)}
+    env.pop("MOCK_PROVIDER_REQUIRED_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.mock_provider", "--port", str(port)], cwd=ROOT, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the mock provider did not start")
+        time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def mock(mock_url: str) -> Iterator[httpx.Client]:
+    """A client of the mock, whose recorder starts empty."""
+    with httpx.Client(base_url=mock_url, timeout=10) as client:
+        client.post("/_mock/reset").raise_for_status()
+        yield client
+
+
+def recorded(client: httpx.Client) -> dict[str, Any]:
+    body: dict[str, Any] = client.get("/_mock/requests").json()
+    return body
+
+
+def sse_events(text: str) -> list[tuple[str | None, str]]:
+    """Split an SSE body into (event name, data) pairs, CRLF or LF framed."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        name = None
+        data = []
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                data.append(line[len("data: ") :])
+        events.append((name, "\n".join(data)))
+    return events
+
+
+def sse_json(text: str) -> list[dict[str, Any]]:
+    """Return the JSON payloads of an SSE body, leaving out OpenAI's [DONE]."""
+    return [orjson.loads(data) for _, data in sse_events(text) if data != "[DONE]"]
+
+
+def chat(content: str = "Hello there, how are you today?", **extra: object) -> dict[str, object]:
+    """An OpenAI chat request body with one user message."""
+    return {"model": "gpt-mock", "messages": [{"role": "user", "content": content}], **extra}
