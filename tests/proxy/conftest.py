@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from infra.run import uvicorn_command
+from tests.mock_provider.conftest import mock_url  # noqa: F401  # shared fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +33,9 @@ def proxy_url() -> Iterator[str]:
         **os.environ,
         "REDIS_URL": settings.REDIS_URL,
         "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
+        "SELIXES_MASTER_KEYS": settings.SELIXES_MASTER_KEYS,
+        # The mock provider listens on loopback, as vLLM or Ollama would.
+        "SELIXES_PRIVATE_UPSTREAMS": "allow",
     }
     process = subprocess.Popen(
         uvicorn_command("gateway.proxy.asgi:app", port),

@@ -1,0 +1,313 @@
+# The SDKs type their parameters as TypedDict unions; plain dict literals read better here.
+# mypy: disable-error-code="arg-type,call-overload,attr-defined,union-attr"
+"""The gateway as an application sees it: official SDKs -> real proxy process -> mock provider."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+from rest_framework.test import APIClient
+
+from observability.drain import drain_usage_stream
+from observability.models import RequestLog
+from tests.conftest import Persona, api_client_for, create_key
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PROVIDER_KEY = "pk-mock-provider-key-123"
+
+
+@dataclass
+class Gateway:
+    proxy_url: str
+    mock_url: str
+    key: str
+    api: APIClient
+    provider_key_id: str
+
+    def route(self, alias: str, *deployments: dict[str, Any]) -> None:
+        response = self.api.put(
+            f"/api/v1/routes/{alias}/",
+            {"strategy": "priority", "deployments": list(deployments)},
+            format="json",
+        )
+        assert response.status_code in (200, 201), response.content
+
+    def openai_compatible(self, model: str = "gpt-mock") -> dict[str, Any]:
+        return {
+            "provider": "openai_compatible",
+            "model": model,
+            "api_base": f"{self.mock_url}/v1",
+            "provider_key_id": self.provider_key_id,
+        }
+
+    def anthropic_deployment(self, model: str = "claude-mock") -> dict[str, Any]:
+        created = self.api.post(
+            "/api/v1/provider-keys/",
+            {"provider": "anthropic", "api_key": "sk-ant-mock-key-456"},
+            format="json",
+        )
+        assert created.status_code == 201, created.content
+        return {
+            "provider": "anthropic",
+            "model": model,
+            "api_base": self.mock_url,
+            "provider_key_id": created.json()["id"],
+        }
+
+    def openai(self) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{self.proxy_url}/v1", api_key=self.key, max_retries=0)
+
+    def anthropic_client(self) -> anthropic.Anthropic:
+        return anthropic.Anthropic(base_url=self.proxy_url, api_key=self.key, max_retries=0)
+
+    def recorded(self) -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{self.mock_url}/_mock/requests").json()
+        return body
+
+
+@pytest.fixture
+def gateway(proxy_url: str, mock_url: str, alice: Persona, settings: Any) -> Iterator[Gateway]:
+    settings.SELIXES_PRIVATE_UPSTREAMS = "allow"  # the mock listens on loopback
+    httpx.post(f"{mock_url}/_mock/reset")
+    api = api_client_for(alice)
+    created = api.post(
+        "/api/v1/provider-keys/",
+        {"provider": "openai_compatible", "api_key": PROVIDER_KEY},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    gw = Gateway(proxy_url, mock_url, create_key(api, alice)["key"], api, created.json()["id"])
+    gw.route("chat", gw.openai_compatible())
+    yield gw
+
+
+def test_the_openai_sdk_chats_through_the_proxy(gateway: Gateway) -> None:
+    response = gateway.openai().chat.completions.with_raw_response.create(
+        model="chat", messages=[{"role": "user", "content": "hello there gateway"}]
+    )
+    completion = response.parse()
+    assert completion.choices[0].message.content
+    assert completion.choices[0].message.content.startswith("Mock answer to:")
+    assert completion.usage is not None and completion.usage.prompt_tokens == 3
+    assert response.headers["x-selixes-model"] == "gpt-mock"
+    last = gateway.recorded()["last"]
+    # The provider saw the org's provider key, never the caller's Selixes key.
+    assert last["api_key"] == PROVIDER_KEY
+    assert gateway.key not in str(last["headers"])
+
+
+def test_streams_arrive_as_chunks_with_usage_only_when_asked(gateway: Gateway) -> None:
+    client = gateway.openai()
+    messages = [{"role": "user", "content": "stream please"}]
+    plain = list(client.chat.completions.create(model="chat", messages=messages, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in plain if c.choices).startswith(
+        "Mock answer"
+    )
+    assert all(c.usage is None for c in plain)
+    with_usage = list(
+        client.chat.completions.create(
+            model="chat",
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert with_usage[-1].usage is not None and with_usage[-1].usage.prompt_tokens == 2
+
+
+def test_tool_calls_and_embeddings_work(gateway: Gateway) -> None:
+    client = gateway.openai()
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
+    completion = client.chat.completions.create(
+        model="chat", messages=[{"role": "user", "content": "weather?"}], tools=tools
+    )
+    call = completion.choices[0].message.tool_calls
+    assert call and call[0].function.name == "get_weather"
+    gateway.route("embed", gateway.openai_compatible("text-embedding-mock"))
+    embedded = client.embeddings.create(model="embed", input=["one", "two"])
+    assert len(embedded.data) == 2 and len(embedded.data[0].embedding) > 0
+
+
+def test_the_anthropic_sdk_reaches_an_openai_style_provider(gateway: Gateway) -> None:
+    client = gateway.anthropic_client()
+    message = client.messages.create(
+        model="chat", max_tokens=100, messages=[{"role": "user", "content": "hi from claude"}]
+    )
+    assert message.content[0].type == "text"
+    assert message.content[0].text.startswith("Mock answer")
+    assert message.usage.input_tokens == 3
+    with client.messages.stream(
+        model="chat", max_tokens=100, messages=[{"role": "user", "content": "stream it"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+    assert text.startswith("Mock answer")
+
+
+def test_the_openai_sdk_reaches_an_anthropic_provider(gateway: Gateway) -> None:
+    gateway.route("claude", gateway.anthropic_deployment())
+    client = gateway.openai()
+    completion = client.chat.completions.create(
+        model="claude",
+        messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+    )
+    assert (completion.choices[0].message.content or "").startswith("Mock answer")
+    streamed = client.chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+    last = gateway.recorded()["last"]
+    assert last["path"] == "/v1/messages"
+    assert last["api_key"] == "sk-ant-mock-key-456"
+
+
+def test_a_failing_deployment_is_skipped_and_the_chain_reported(gateway: Gateway) -> None:
+    gateway.route(
+        "resilient",
+        gateway.openai_compatible("mock-error-500"),
+        gateway.openai_compatible("gpt-mock"),
+    )
+    response = gateway.openai().chat.completions.with_raw_response.create(
+        model="resilient", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert response.headers["x-selixes-model"] == "gpt-mock"
+    assert response.headers["x-selixes-fallbacks"] == "openai_compatible/mock-error-500"
+
+
+def test_when_every_deployment_fails_the_sdk_gets_an_upstream_error(gateway: Gateway) -> None:
+    gateway.route(
+        "broken",
+        gateway.openai_compatible("mock-error-503"),
+        gateway.openai_compatible("mock-error-429"),
+    )
+    with pytest.raises(openai.APIStatusError) as raised:
+        gateway.openai().chat.completions.create(
+            model="broken", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert raised.value.status_code == 502
+    error = raised.value.body
+    assert isinstance(error, dict)
+    assert error["type"] == "upstream_error"
+    assert "mock-error-503" in error["message"] and "mock-error-429" in error["message"]
+
+
+def test_sdk_errors_are_typed(gateway: Gateway) -> None:
+    with pytest.raises(openai.NotFoundError):
+        gateway.openai().chat.completions.create(
+            model="no-such-model", messages=[{"role": "user", "content": "hi"}]
+        )
+    bad = openai.OpenAI(
+        base_url=f"{gateway.proxy_url}/v1", api_key="sk-sel-wrongwrongwrong", max_retries=0
+    )
+    with pytest.raises(openai.AuthenticationError):
+        bad.chat.completions.create(model="chat", messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(openai.BadRequestError):
+        gateway.openai().chat.completions.create(model="chat", messages=[])
+    with pytest.raises(anthropic.AuthenticationError):
+        anthropic.Anthropic(
+            base_url=gateway.proxy_url, api_key="sk-sel-nopenopenope", max_retries=0
+        ).messages.create(model="chat", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [(b"{not json", 400), (b"[]", 400), (b'{"model": "chat"}', 400), (b"x" * 11_000_000, 413)],
+)
+def test_bad_bodies_get_the_documented_error_shape(
+    gateway: Gateway, body: bytes, status: int
+) -> None:
+    response = httpx.post(
+        f"{gateway.proxy_url}/v1/chat/completions",
+        content=body,
+        headers={"authorization": f"Bearer {gateway.key}", "content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == status
+    assert set(response.json()["error"]) == {"message", "type", "code", "param"}
+
+
+def test_a_stream_cut_after_bytes_were_sent_ends_with_an_error_the_sdk_raises(
+    gateway: Gateway,
+) -> None:
+    gateway.route("cut", gateway.openai_compatible("mock-cut-stream-chunks-20"))
+    stream = gateway.openai().chat.completions.create(
+        model="cut", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
+
+
+def test_chunk_one_reaches_the_client_before_chunk_two_exists(gateway: Gateway) -> None:
+    # The mock waits 3 s between chunks; a proxy that buffered the stream could
+    # not deliver the first chunk inside the 1.5 s read timeout below.
+    gateway.route("paused", gateway.openai_compatible("mock-pause-3000-chunks-2"))
+    timeout = httpx.Timeout(10, read=1.5)
+    with httpx.stream(
+        "POST",
+        f"{gateway.proxy_url}/v1/chat/completions",
+        json={"model": "paused", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+        headers={"authorization": f"Bearer {gateway.key}"},
+        timeout=timeout,
+    ) as response:
+        first = next(response.iter_lines())
+    assert first.startswith("data: ")
+
+
+def test_a_client_that_leaves_cancels_the_upstream_and_is_still_logged(
+    gateway: Gateway, redis_client: object, alice: Persona
+) -> None:
+    gateway.route("long", gateway.openai_compatible("mock-pause-200-chunks-50"))
+    with httpx.stream(
+        "POST",
+        f"{gateway.proxy_url}/v1/chat/completions",
+        json={"model": "long", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+        headers={"authorization": f"Bearer {gateway.key}"},
+        timeout=10,
+    ) as response:
+        request_id = response.headers["x-request-id"]
+        next(response.iter_lines())
+    for _ in range(50):
+        if gateway.recorded()["disconnects"] >= 1:
+            break
+        time.sleep(0.1)
+    assert gateway.recorded()["disconnects"] >= 1
+    for _ in range(50):
+        drain_usage_stream()
+        row = RequestLog.objects.filter(request_id=request_id).first()
+        if row is not None:
+            break
+        time.sleep(0.1)
+    assert row is not None
+    assert row.client_disconnected
+    assert row.org_id == alice.org.id
+
+
+def test_every_request_lands_in_the_request_log_without_text(gateway: Gateway) -> None:
+    gateway.openai().chat.completions.create(
+        model="chat", messages=[{"role": "user", "content": "secret words here"}]
+    )
+    for _ in range(50):
+        drain_usage_stream()
+        if RequestLog.objects.filter(model_requested="chat").exists():
+            break
+        time.sleep(0.1)
+    row = RequestLog.objects.get(model_requested="chat")
+    assert (row.input_tokens, row.provider, row.status) == (3, "openai_compatible", 200)
+    listed = gateway.api.get("/api/v1/requests/").json()["data"]
+    assert listed[0]["model_dispatched"] == "gpt-mock"
+    assert "secret" not in str(listed)
