@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 WEB_PORT = int(os.environ.get("SELIXES_WEB_PORT", "8000"))
 PROXY_PORT = int(os.environ.get("SELIXES_PROXY_PORT", "8080"))
+MOCK_PORT = int(os.environ.get("SELIXES_MOCK_PORT", "9090"))
 DEMO_EMAIL = "demo@selixes.local"
 STOP_GRACE_S = 10.0
 
@@ -71,6 +72,15 @@ def _children() -> dict[str, list[str]]:
             "-",
         ],
         "proxy": uvicorn_command("gateway.proxy.asgi:app", PROXY_PORT, workers),
+        "mock": [
+            PY,
+            "-m",
+            "gateway.mock_provider",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(MOCK_PORT),
+        ],
         "worker": [
             PY,
             "-m",
@@ -126,11 +136,18 @@ def _banner(demo: dict[str, str], password: str) -> str:
   Demo org API key:   {key}
   Management token:   {demo["management_token"]}
 
-  curl http://localhost:{PROXY_PORT}/v1/models -H "Authorization: Bearer {key}"
+  Mock provider  http://localhost:{MOCK_PORT}/   (routes gpt-demo and claude-demo)
+
+  curl http://localhost:{PROXY_PORT}/v1/chat/completions -H "Authorization: Bearer {key}" \\
+       -H 'content-type: application/json' \\
+       -d '{{"model": "gpt-demo", "messages": [{{"role": "user", "content": "Hello!"}}]}}'
 
   from openai import OpenAI
   client = OpenAI(base_url="http://localhost:{PROXY_PORT}/v1", api_key="{key}")
-  print(client.models.list())
+  reply = client.chat.completions.create(
+      model="gpt-demo", messages=[{{"role": "user", "content": "Hello!"}}]
+  )
+  print(reply.choices[0].message.content)
 
   Ctrl-C stops everything.
 """
@@ -149,6 +166,9 @@ def main() -> int:
     started_embedded = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
     devenv.prepare()
     os.environ.setdefault("SELIXES_PRIVATE_UPSTREAMS", "allow")
+    # Managed-access keys for the demo routes; the mock provider accepts any key.
+    os.environ.setdefault("SELIXES_PLATFORM_KEY_ANTHROPIC", "mock-platform-key")
+    os.environ.setdefault("SELIXES_PLATFORM_KEY_OPENAI_COMPATIBLE", "mock-platform-key")
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         print("Migrating…", flush=True)
@@ -157,6 +177,9 @@ def main() -> int:
         password = _demo_password(embedded.STATE_DIR)
         demo = json.loads(
             _manage("bootstrap", "--org=Demo", f"--email={DEMO_EMAIL}", f"--password={password}")
+        )
+        _manage(
+            "demo_routes", f"--org-id={demo['org_id']}", f"--mock-url=http://127.0.0.1:{MOCK_PORT}"
         )
         for name, command in _children().items():
             # start_new_session: Ctrl-C in the terminal reaches only us; we stop

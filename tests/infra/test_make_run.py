@@ -40,7 +40,7 @@ def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="process groups and Unix sockets")
 def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    web_port, proxy_port = free_port(), free_port()
+    web_port, proxy_port, mock_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     for name in ("DJANGO_SECRET_KEY", "SELIXES_HASH_KEY", "SELIXES_MASTER_KEYS"):
         env.pop(name, None)
@@ -48,6 +48,7 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         "SELIXES_STATE_DIR": str(tmp_path / "state"),
         "SELIXES_WEB_PORT": str(web_port),
         "SELIXES_PROXY_PORT": str(proxy_port),
+        "SELIXES_MOCK_PORT": str(mock_port),
         "SELIXES_PROXY_WORKERS": "1",
     }
     process = subprocess.Popen(
@@ -81,6 +82,16 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             timeout=5,
         )
         assert models.status_code == 200, models.text
+        assert {m["id"] for m in models.json()["data"]} == {"gpt-demo", "claude-demo"}
+        for alias in ("gpt-demo", "claude-demo"):
+            chat = httpx.post(
+                f"http://127.0.0.1:{proxy_port}/v1/chat/completions",
+                headers={"authorization": f"Bearer {key.group()}"},
+                json={"model": alias, "messages": [{"role": "user", "content": "Hello!"}]},
+                timeout=10,
+            )
+            assert chat.status_code == 200, chat.text
+            assert chat.json()["choices"][0]["message"]["content"].startswith("Mock answer")
         projects = httpx.get(
             f"http://127.0.0.1:{web_port}/api/v1/projects/",
             headers={"authorization": f"Bearer {token.group()}"},
@@ -98,6 +109,7 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert not _listening(web_port)
     assert not _listening(proxy_port)
+    assert not _listening(mock_port)
     state = str(tmp_path / "state")
     leftovers = subprocess.run(
         ["pgrep", "-f", state], capture_output=True, text=True, check=False
