@@ -1,11 +1,11 @@
-"""`make bench`: the proxy under load, side by side with a baseline, in one run.
+"""`make bench`: the proxy against calling the mock provider directly, side by side in one run.
 
-Until the mock provider lands (the proxy issue), the comparison is the
-proxy's authenticated path (`GET /v1/models`: record + auth stages, snapshot
-cache) against a bare ASGI app that answers the same bytes on the same
-server settings, and reports requests per second, latency p50/p99 and
-memory per proxy process. Numbers on shared 2-core machines are noisy:
-compare the ratios of one run.
+Rows, each for BENCH_SECONDS at BENCH_CONNECTIONS concurrent connections:
+the mock called directly, then the same request through the proxy (record,
+auth, route, upstream stages, usage event), non-streamed and streamed; then
+requests per second, latency p50/p99, what the proxy adds, and resident
+memory per proxy process. Numbers on shared 2-core machines are noisy (the
+load generator shares the cores): compare the ratios of one run.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+import orjson
 import psutil
 
 from infra import devenv
@@ -31,21 +32,23 @@ ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 DURATION_S = float(os.environ.get("BENCH_SECONDS", "5"))
 WORKERS = os.environ.get("SELIXES_PROXY_WORKERS", "1")
+PROMPT = {"role": "user", "content": "Summarise the benchmark in one sentence please."}
 
 
-async def _load(url: str, headers: dict[str, str]) -> tuple[float, list[float], int]:
-    """Send requests from CONNECTIONS loops for DURATION_S; return rps, latencies, errors."""
+async def _load(url: str, headers: dict[str, str], body: bytes) -> tuple[float, list[float], int]:
+    """POST from CONNECTIONS loops for DURATION_S; return rps, latencies, errors."""
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + DURATION_S
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    headers = {**headers, "content-type": "application/json"}
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def loop() -> None:
             nonlocal errors
             while time.perf_counter() < stop_at:
                 started = time.perf_counter()
-                async with session.get(url) as response:
+                async with session.post(url, data=body) as response:
                     await response.read()
                     if response.status != 200:
                         errors += 1
@@ -57,78 +60,83 @@ async def _load(url: str, headers: dict[str, str]) -> tuple[float, list[float], 
     return len(latencies) / elapsed, latencies, errors
 
 
-def _pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+def _pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000
 
 
-def _serve(app: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `app` under uvicorn with the proxy's production flags; wait until it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        uvicorn_command(app, port, WORKERS),
-        cwd=ROOT,
-        env=os.environ.copy(),
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+def _start(command: list[str], url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
+                return process
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"{app} did not start")
+    raise RuntimeError(f"{command} did not start")
+
+
+def _manage(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return done.stdout
 
 
 def main() -> int:
     devenv.prepare()
-    bootstrap = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "bootstrap",
-            "--org",
-            "Bench",
-            "--email",
-            "bench@selixes.local",
-            "--password",
-            "bench-password-123",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
+    os.environ["SELIXES_PRIVATE_UPSTREAMS"] = "allow"
+    os.environ["SELIXES_PLATFORM_KEY_OPENAI_COMPATIBLE"] = "bench-key"
+    env = os.environ.copy()
+    _manage("migrate", "--noinput", "-v", "0")
+    demo = json.loads(
+        _manage("bootstrap", "--org=Bench", "--email=bench@selixes.local",
+                "--password=bench-password-123")
+    )  # fmt: skip
+    mock_port, proxy_port = free_port(), free_port()
+    mock_url = f"http://127.0.0.1:{mock_port}"
+    proxy_url = f"http://127.0.0.1:{proxy_port}"
+    _manage("demo_routes", f"--org-id={demo['org_id']}", f"--mock-url={mock_url}")
+    mock = _start(
+        [sys.executable, "-m", "gateway.mock_provider", "--port", str(mock_port)], mock_url, env
     )
-    key = json.loads(bootstrap.stdout)["api_key"]
-    bare, bare_url = _serve("tests.benchmarks.bare_app:app")
-    proxy, proxy_url = _serve("gateway.proxy.asgi:app")
+    proxy = _start(uvicorn_command("gateway.proxy.asgi:app", proxy_port, WORKERS), proxy_url, env)
+    auth = {"authorization": f"Bearer {demo['api_key']}"}
+    mock_auth = {"authorization": "Bearer bench-key"}
+    plain = orjson.dumps({"model": "gpt-demo", "messages": [PROMPT]})
+    streamed = orjson.dumps({"model": "gpt-demo", "messages": [PROMPT], "stream": True})
+    direct_plain = orjson.dumps({"model": "gpt-mock", "messages": [PROMPT]})
+    direct_streamed = orjson.dumps({"model": "gpt-mock", "messages": [PROMPT], "stream": True})
+    direct = f"{mock_url}/v1/chat/completions"
+    through = f"{proxy_url}/v1/chat/completions"
     try:
-        auth = {"authorization": f"Bearer {key}"}
-        asyncio.run(_load(f"{proxy_url}/v1/models", auth))  # warm-up: caches, connections
-        asyncio.run(_load(f"{bare_url}/v1/models", {}))
+        asyncio.run(_load(through, auth, plain))  # warm-up: caches, pools
         rows = [
-            ("bare ASGI app", *asyncio.run(_load(f"{bare_url}/v1/models", auth))),
-            ("proxy /v1/models", *asyncio.run(_load(f"{proxy_url}/v1/models", auth))),
+            ("mock direct", *asyncio.run(_load(direct, mock_auth, direct_plain))),
+            ("proxy -> mock", *asyncio.run(_load(through, auth, plain))),
+            ("mock direct, stream", *asyncio.run(_load(direct, mock_auth, direct_streamed))),
+            ("proxy -> mock, stream", *asyncio.run(_load(through, auth, streamed))),
         ]
         processes = [psutil.Process(proxy.pid), *psutil.Process(proxy.pid).children(recursive=True)]
         serving = [p for p in processes if p.pid != proxy.pid] or processes
         rss = [p.memory_info().rss / 1024 / 1024 for p in serving]
     finally:
-        for process in (bare, proxy):
+        for process in (proxy, mock):
             process.terminate()
             process.wait(timeout=10)
     print(f"proxy workers: {WORKERS}, connections: {CONNECTIONS}, {DURATION_S:.0f} s per row")
-    print(f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    print(f"{'':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, rps, latencies, errors in rows:
         p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
-        print(f"{name:<22}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}{errors:>8}")
-    base_p50 = _pct(rows[0][2], 50)
-    print(
-        f"the proxy adds {(_pct(rows[1][2], 50) - base_p50):.2f} ms p50; "
-        f"throughput ratio {rows[1][1] / rows[0][1]:.2f}"
-    )
+        print(f"{name:<24}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}{errors:>8}")
+    for base, proxied in ((rows[0], rows[1]), (rows[2], rows[3])):
+        added50 = _pct(proxied[2], 50) - _pct(base[2], 50)
+        added99 = _pct(proxied[2], 99) - _pct(base[2], 99)
+        print(
+            f"{proxied[0]}: adds {added50:.2f} ms p50, {added99:.2f} ms p99; "
+            f"throughput {proxied[1] / base[1]:.2f}x of direct"
+        )
     print("memory per proxy process (RSS MiB): " + ", ".join(f"{r:.1f}" for r in rss))
     return 0
 
