@@ -17,13 +17,14 @@ from gateway.proxy.stages.record import RecordStage
 from gateway.proxy.stages.route import RouteStage
 from gateway.proxy.stages.upstream import UpstreamStage
 from gateway.proxy.upstream_client import UpstreamClient
+from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
 
 
 def build_stack(
     settings: ProxySettings,
-    redis: aioredis.Redis,
+    emitter: UsageEmitter,
     snapshots: SnapshotCache,
     client: UpstreamClient,
     keyring: Keyring,
@@ -32,7 +33,7 @@ def build_stack(
     app: ASGIApp = UpstreamStage(client, keyring)
     app = RouteStage(app, settings.max_body_bytes)
     app = AuthStage(app, snapshots, settings.hash_key)
-    app = RecordStage(app, redis)
+    app = RecordStage(app, emitter)
     return app
 
 
@@ -42,6 +43,7 @@ class ProxyApp:
         self.redis: aioredis.Redis | None = None
         self.stack: ASGIApp | None = None
         self._listener: asyncio.Task[None] | None = None
+        self.emitter: UsageEmitter | None = None
         self.client = UpstreamClient(allow_private=settings.allow_private_upstreams)
 
     async def startup(self) -> None:
@@ -50,8 +52,10 @@ class ProxyApp:
         )
         snapshots = SnapshotCache(self.redis, self.settings.snapshot_max_age_s)
         await self.client.start()
+        self.emitter = UsageEmitter(self.redis)
+        self.emitter.start()
         self.stack = build_stack(
-            self.settings, self.redis, snapshots, self.client, Keyring.from_env()
+            self.settings, self.emitter, snapshots, self.client, Keyring.from_env()
         )
         self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")
 
@@ -60,6 +64,8 @@ class ProxyApp:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        if self.emitter is not None:
+            await self.emitter.close()
         await self.client.close()
         if self.redis is not None:
             await self.redis.aclose()

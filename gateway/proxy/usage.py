@@ -7,6 +7,8 @@ observability drains the stream into PostgreSQL. It holds metadata only
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import TypedDict
@@ -89,11 +91,55 @@ def event_from(ctx: RequestContext) -> UsageEvent:
     }
 
 
-async def emit(client: aioredis.Redis, event: UsageEvent) -> None:
-    """Append the event to the stream; a failure is logged, never raised to the client."""
-    try:
-        await client.xadd(
-            STREAM, {"e": orjson.dumps(event)}, maxlen=STREAM_MAXLEN, approximate=True
-        )
-    except Exception:
-        log.exception("usage event lost request_id=%s", event["request_id"])
+class UsageEmitter:
+    """Batch usage events into one pipelined XADD round trip every few milliseconds.
+
+    One awaited XADD per request cost ~15% of the proxy's CPU under load
+    (py-spy, make bench); batching makes it one round trip per flush. The
+    accepted cost: events of the last FLUSH_INTERVAL_S are lost if the
+    process is killed (a clean shutdown flushes them).
+    """
+
+    FLUSH_INTERVAL_S = 0.005
+    MAX_BATCH = 512
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._pending: list[bytes] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="usage-emitter")
+
+    def emit(self, event: UsageEvent) -> None:
+        self._pending.append(orjson.dumps(event))
+        if len(self._pending) >= self.MAX_BATCH:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.FLUSH_INTERVAL_S)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write every pending event; a failure is logged, never raised to a request."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for body in batch:
+                pipe.xadd(STREAM, {"e": body}, maxlen=STREAM_MAXLEN, approximate=True)
+            await pipe.execute()
+        except Exception:
+            log.exception("%d usage events lost", len(batch))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()

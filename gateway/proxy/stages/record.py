@@ -9,21 +9,20 @@ from __future__ import annotations
 import logging
 import uuid
 
-import redis.asyncio as aioredis
-
 from gateway.proxy import usage
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import HeadersTooLarge, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
+from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 32 * 1024
 
 
 class RecordStage:
-    def __init__(self, app: ASGIApp, redis: aioredis.Redis) -> None:
+    def __init__(self, app: ASGIApp, emitter: UsageEmitter) -> None:
         self.app = app
-        self.redis = redis
+        self.emitter = emitter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = RequestContext(
@@ -59,4 +58,4 @@ class RecordStage:
         finally:
             if ctx.status == 0:
                 ctx.status = 499 if ctx.client_disconnected else 500
-            await usage.emit(self.redis, usage.event_from(ctx))
+            self.emitter.emit(usage.event_from(ctx))
