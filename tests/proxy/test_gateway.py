@@ -175,6 +175,29 @@ def test_the_openai_sdk_reaches_an_anthropic_provider(gateway: Gateway) -> None:
     assert last["api_key"] == "sk-ant-mock-key-456"
 
 
+def test_anthropic_form_reaches_anthropic_natively_keeping_provider_only_fields(
+    gateway: Gateway,
+) -> None:
+    gateway.route("claude", gateway.anthropic_deployment())
+    client = gateway.anthropic_client()
+    system = [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}]
+    message = client.messages.create(
+        model="claude",
+        max_tokens=50,
+        system=system,
+        messages=[{"role": "user", "content": "hello natively"}],
+    )
+    assert message.content[0].type == "text"
+    assert message.usage.input_tokens > 0
+    sent = gateway.recorded()["last"]["body"]
+    assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert sent["model"] == "claude-mock"
+    with client.messages.stream(
+        model="claude", max_tokens=50, messages=[{"role": "user", "content": "stream natively"}]
+    ) as stream:
+        assert "".join(stream.text_stream).startswith("Mock answer")
+
+
 def test_a_failing_deployment_is_skipped_and_the_chain_reported(gateway: Gateway) -> None:
     gateway.route(
         "resilient",

@@ -18,11 +18,12 @@ from gateway.proxy.context import RequestContext
 from gateway.proxy.dialects import DIALECTS, JSON, Dialect
 from gateway.proxy.endpoints import dispatch
 from gateway.proxy.errors import ProxyError
-from gateway.proxy.http import Receive, Scope, Send, send_json
+from gateway.proxy.http import JSON_CONTENT_TYPE, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring, MissingProviderKey
-from gateway.proxy.providers import adapter_for
+from gateway.proxy.providers import adapter_for, native_adapter_for
 from gateway.proxy.providers.base import (
     MisconfiguredDeployment,
+    NativePassthrough,
     ProviderAdapter,
     StreamProtocolError,
     UpstreamError,
@@ -142,10 +143,17 @@ class UpstreamStage:
     ) -> None:
         """Serve from one deployment, or raise _AttemptFailed before any byte is sent."""
         assert ctx.tenant is not None and ctx.model_requested is not None
+        native: NativePassthrough | None = None
         try:
             adapter = adapter_for(deployment["provider"])
             api_key = self.keyring.key_for(ctx.tenant, deployment)
             if ctx.operation == "chat":
+                # A body already in the provider's own format goes through as is,
+                # so provider-only fields (cache_control, thinking) survive.
+                native = native_adapter_for(deployment["provider"], ctx.dialect)
+            if native is not None:
+                request = native.native_request(ctx.payload, deployment, api_key, ctx.stream)
+            elif ctx.operation == "chat":
                 request = adapter.chat_request(canonical, deployment, api_key, ctx.stream)
             else:
                 request = adapter.embeddings_request(canonical, deployment, api_key)
@@ -162,12 +170,68 @@ class UpstreamStage:
                 await self._refuse(adapter, response, api_key)
             ctx.deployment = deployment
             headers = self._selixes_headers(ctx)
-            if ctx.stream:
+            if native is not None:
+                await self._native(ctx, send, native, dialect, response, headers)
+            elif ctx.stream:
                 await self._stream(ctx, send, adapter, dialect, response, headers)
             else:
                 await self._whole(ctx, send, adapter, dialect, response, headers)
         finally:
             response.close()
+
+    async def _native(
+        self,
+        ctx: RequestContext,
+        send: Send,
+        native: NativePassthrough,
+        dialect: Dialect,
+        response: UpstreamResponse,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        """Forward the provider's answer byte for byte, reading usage on the way."""
+        if not ctx.stream:
+            try:
+                body = await response.read(MAX_RESPONSE_BYTES)
+                ctx.usage = native.native_usage(body)
+            except UpstreamFailure as e:
+                raise _AttemptFailed(e.code, e.status) from e
+            except (StreamProtocolError, ValueError, KeyError, TypeError) as e:
+                raise _AttemptFailed("malformed_response", 502) from e
+            ctx.mark_first_byte()
+            start_headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": start_headers + headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scanner = native.native_stream()
+        started = False
+        try:
+            async for data in response.chunks():
+                scanner.feed(data)  # raises on an error event before it is forwarded
+                if not started:
+                    started = True
+                    ctx.mark_first_byte()
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 200,
+                            "headers": SSE_HEADERS + headers,
+                        }
+                    )
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            scanner.close()
+        except (StreamProtocolError, UpstreamFailure) as e:
+            ctx.usage = scanner.usage
+            if not started:
+                raise _AttemptFailed("stream_broken", 502) from e
+            ctx.error_type = "upstream_error"
+            message = "The provider's stream broke off; the answer is incomplete."
+            error = dialect.stream_encoder(ctx.payload, ctx.model_requested or "").error(message)
+            await send({"type": "http.response.body", "body": error, "more_body": True})
+        finally:
+            ctx.usage = scanner.usage
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _refuse(
         self, adapter: ProviderAdapter, response: UpstreamResponse, api_key: str
