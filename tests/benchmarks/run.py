@@ -26,7 +26,7 @@ import psutil
 
 from infra import devenv
 from infra.run import uvicorn_command
-from tests.proxy.conftest import free_port
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))

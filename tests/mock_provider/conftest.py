@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import free_port, serving
+
 # Short, so the timeout scenario's answer is testable without a minute's wait.
 TIMEOUT_S = 1.5
 
@@ -24,36 +21,18 @@ ANTHROPIC = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
 GEMINI = {"x-goog-api-key": "gm-test"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def mock_url() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MOCK_PROVIDER_TIMEOUT_S": str(TIMEOUT_S)}
     env.pop("MOCK_PROVIDER_REQUIRED_KEY", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.mock_provider", "--port", str(port)], cwd=ROOT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the mock provider did not start")
-        time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    with serving(
+        [sys.executable, "-m", "gateway.mock_provider", "--port", str(port)],
+        port,
+        env,
+        "mock provider",
+    ) as url:
+        yield url
 
 
 @pytest.fixture
