@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 from gateway.proxy.context import RequestContext
 from gateway.proxy.dialects import DIALECTS, JSON, Dialect
@@ -27,6 +29,7 @@ from gateway.proxy.providers.base import (
     ProviderAdapter,
     StreamProtocolError,
     UpstreamError,
+    Usage,
 )
 from gateway.proxy.snapshot import DeploymentEntry
 from gateway.proxy.upstream_client import UpstreamClient, UpstreamFailure, UpstreamResponse
@@ -205,33 +208,17 @@ class UpstreamStage:
             await send({"type": "http.response.body", "body": body})
             return
         scanner = native.native_stream()
-        started = False
-        try:
-            async for data in response.chunks():
-                scanner.feed(data)  # raises on an error event before it is forwarded
-                if not started:
-                    started = True
-                    ctx.mark_first_byte()
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 200,
-                            "headers": SSE_HEADERS + headers,
-                        }
-                    )
-                await send({"type": "http.response.body", "body": data, "more_body": True})
+
+        def scan(data: bytes) -> bytes:
+            scanner.feed(data)  # raises on an error event before it is forwarded
+            return data
+
+        def end() -> bytes:
             scanner.close()
-        except (StreamProtocolError, UpstreamFailure) as e:
-            ctx.usage = scanner.usage
-            if not started:
-                raise _AttemptFailed("stream_broken", 502) from e
-            ctx.error_type = "upstream_error"
-            message = "The provider's stream broke off; the answer is incomplete."
-            error = dialect.stream_encoder(ctx.payload, ctx.model_requested or "").error(message)
-            await send({"type": "http.response.body", "body": error, "more_body": True})
-        finally:
-            ctx.usage = scanner.usage
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return b""
+
+        encoder = dialect.stream_encoder(ctx.payload, ctx.model_requested or "")
+        await self._relay(ctx, send, response, headers, scan, end, encoder.error, scanner)
 
     async def _refuse(
         self, adapter: ProviderAdapter, response: UpstreamResponse, api_key: str
@@ -291,6 +278,33 @@ class UpstreamStage:
         alias = ctx.model_requested or ""
         decoder = adapter.chat_stream(alias)
         encoder = dialect.stream_encoder(ctx.payload, alias)
+
+        def translate(data: bytes) -> bytes:
+            return b"".join(encoder.encode(c) for c in decoder.feed(data))
+
+        def end() -> bytes:
+            tail = b"".join(encoder.encode(c) for c in decoder.close())
+            return tail + encoder.finish(decoder.usage)
+
+        await self._relay(ctx, send, response, headers, translate, end, encoder.error, decoder)
+
+    async def _relay(
+        self,
+        ctx: RequestContext,
+        send: Send,
+        response: UpstreamResponse,
+        headers: list[tuple[bytes, bytes]],
+        step: Callable[[bytes], bytes],
+        end: Callable[[], bytes],
+        error_event: Callable[[str], bytes],
+        meter: _Metered,
+    ) -> None:
+        """Forward each upstream read at once (never buffered to the end).
+
+        A stream that breaks before its first byte reached the client fails
+        this attempt, so the next deployment is tried; after that it ends with
+        an error event the SDKs raise on, never a clean-looking truncation.
+        """
         started = False
 
         async def forward(data: bytes) -> None:
@@ -307,22 +321,23 @@ class UpstreamStage:
 
         try:
             async for data in response.chunks():
-                # Each upstream read is forwarded at once: never buffered to the end.
-                await forward(b"".join(encoder.encode(c) for c in decoder.feed(data)))
-            tail = decoder.close()
-            await forward(b"".join(encoder.encode(c) for c in tail) + encoder.finish(decoder.usage))
+                await forward(step(data))
+            await forward(end())
         except (StreamProtocolError, UpstreamFailure) as e:
-            ctx.usage = decoder.usage
             if not started:
                 raise _AttemptFailed("stream_broken", 502) from e
             ctx.error_type = "upstream_error"
             message = "The provider's stream broke off; the answer is incomplete."
             await send(
-                {"type": "http.response.body", "body": encoder.error(message), "more_body": True}
+                {"type": "http.response.body", "body": error_event(message), "more_body": True}
             )
         finally:
-            ctx.usage = decoder.usage
+            ctx.usage = meter.usage
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class _Metered(Protocol):
+    usage: Usage
 
 
 def _attempt(deployment: DeploymentEntry, outcome: str, started: float) -> Attempt:
