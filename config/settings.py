@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "tenants",
     "gateway",
+    "budgets",
     "observability",
     "dashboard",
 ]
@@ -167,6 +168,18 @@ CELERY_BEAT_SCHEDULE = {
     "drain-usage-stream": {
         "task": "observability.tasks.drain_usage",
         "schedule": 2.0,
+    },
+    "rebuild-lost-budget-counters": {
+        "task": "budgets.tasks.rebuild_lost_counters",
+        "schedule": 1.0,
+    },
+    "reap-expired-reservations": {
+        "task": "budgets.tasks.reap_expired_reservations",
+        "schedule": 5.0,
+    },
+    "reconcile-budget-counters": {
+        "task": "budgets.tasks.reconcile_counters",
+        "schedule": 600.0,
     },
 }
 

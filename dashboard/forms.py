@@ -12,7 +12,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from tenants.errors import ActionError
-from tenants.models import Project, Role, Team, User
+from tenants.models import RPM_LIMIT_MAX, TPM_LIMIT_MAX, Project, Role, Team, User
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
@@ -71,6 +71,26 @@ def add_action_error(form: forms.Form, error: ActionError, fields: dict[str, str
     """Show an action's error on the form field it concerns (`fields` maps action to form)."""
     field = fields.get(error.field or "", error.field)
     form.add_error(field if field in form.fields else None, error.message)
+
+
+def rpm_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label="Requests per minute",
+        min_value=1,
+        max_value=RPM_LIMIT_MAX,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "No limit"}),
+    )
+
+
+def tpm_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label="Tokens per minute",
+        min_value=1,
+        max_value=TPM_LIMIT_MAX,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "No limit"}),
+    )
 
 
 class _NewAccountForm(forms.Form):
@@ -137,6 +157,8 @@ class ApiKeyForm(forms.Form):
         empty_label="Nobody (a project key)",
         help_text="Budgets set on a person also count this key's spend.",
     )
+    rpm_limit = rpm_field()
+    tpm_limit = tpm_field()
 
     def __init__(
         self,
@@ -145,11 +167,14 @@ class ApiKeyForm(forms.Form):
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        """Offer `owners` to pick from, or no owner field when the key is the requester's own."""
+        """Offer `owners` to pick from, or no owner field when the key is the requester's own.
+
+        Rate limits are an admin's control, offered with the owner field.
+        """
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects.order_by("name")  # type: ignore[attr-defined]
         if owners is None:
-            del self.fields["user"]
+            del self.fields["user"], self.fields["rpm_limit"], self.fields["tpm_limit"]
         else:
             self.fields["user"].queryset = owners.order_by("email")  # type: ignore[attr-defined]
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from dashboard.views import (
     accounts,
+    budgets,
     invitations,
     keys,
     members,
@@ -33,9 +34,15 @@ org_patterns = [
     path("projects/", projects.projects, name="projects"),
     path("projects/new/", projects.new_project, name="new-project"),
     path("projects/<str:project_id>/", projects.project_detail, name="project"),
+    path("projects/<str:project_id>/limits/", projects.project_limits, name="project-limits"),
     path("keys/", keys.keys, name="keys"),
     path("keys/new/", keys.new_key, name="new-key"),
     path("keys/<str:key_id>/revoke/", keys.revoke_key, name="revoke-key"),
+    path("keys/<str:key_id>/limits/", keys.key_limits, name="key-limits"),
+    path("budgets/", budgets.budgets, name="budgets"),
+    path("budgets/new/", budgets.new_budget, name="new-budget"),
+    path("budgets/settings/", budgets.budget_settings, name="budget-settings"),
+    path("budgets/<str:budget_id>/delete/", budgets.delete_budget, name="delete-budget"),
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/new/", tokens.new_token, name="new-token"),
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),

@@ -19,6 +19,8 @@ import orjson
 import redis
 from django.db import transaction
 
+from budgets.ledger import settled_entry
+from budgets.models import LedgerEntry
 from config.redis import get_redis
 from gateway.proxy.usage import STREAM, UsageEvent
 from observability.models import RequestLog
@@ -86,17 +88,22 @@ def row_from(event: UsageEvent) -> RequestLog:
 
 
 def _store(client: redis.Redis, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
-    rows = []
+    rows, ledger = [], []
     for _entry_id, fields in entries:
         try:
             event: UsageEvent = orjson.loads(fields[b"e"])
             rows.append(row_from(event))
+            if event.get("windows"):
+                ledger.append(settled_entry(event))
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
             # A malformed entry would block the stream forever; drop it loudly.
             log.error("dropping a malformed usage event")
     if rows:
+        # The request log and the budget ledger commit together or not at all.
         with transaction.atomic():
             RequestLog.objects.bulk_create(rows, ignore_conflicts=True)
+            # A reaped request's entry (its estimate) wins over a late settlement.
+            LedgerEntry.objects.bulk_create(ledger, ignore_conflicts=True)
     ids = [entry_id for entry_id, _ in entries]
     # Acknowledge only after the commit; then delete, so the stream stays small.
     client.xack(STREAM, GROUP, *ids)

@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from budgets.actions import delete_budgets_of_key
+from budgets.specs import RateLimits, check_rate_limits
 from gateway.proxy import credentials
 from tenants import audit
 from tenants.audit import Actor
@@ -79,13 +81,25 @@ def create_team(org: Organization, name: str, actor: Actor) -> Team:
 
 
 @transaction.atomic
-def create_project(org: Organization, name: str, actor: Actor, team: Team | None = None) -> Project:
+def create_project(
+    org: Organization,
+    name: str,
+    actor: Actor,
+    team: Team | None = None,
+    limits: RateLimits | None = None,
+) -> Project:
     if team is not None and team.org_id != org.id:
         raise Invalid("team", "No such team.")
+    limits = limits or RateLimits()
+    check_rate_limits(limits)
     if Project.objects.filter(org=org, name__iexact=name).exists():
         raise Conflict("name", f"A project named '{name}' already exists.")
-    project = Project.objects.create(org=org, name=name, team=team)
+    project = Project.objects.create(
+        org=org, name=name, team=team, rpm_limit=limits.rpm_limit, tpm_limit=limits.tpm_limit
+    )
     audit.record(org, actor, "project.created", project)
+    # Projects and their rate limits are in the snapshot (budgets.snapshot_parts).
+    bump_and_publish(org)
     return project
 
 
@@ -100,12 +114,18 @@ class IssuedSecret:
 
 @transaction.atomic
 def issue_api_key(
-    project: Project, name: str, actor: Actor, user: User | None = None
+    project: Project,
+    name: str,
+    actor: Actor,
+    user: User | None = None,
+    limits: RateLimits | None = None,
 ) -> IssuedSecret:
     """Create an API key for a project; the clear key is returned once and never stored."""
     org = project.org
     if user is not None and not Membership.objects.filter(org=org, user=user).exists():
         raise Invalid("user_id", "That user is not a member of this organization.")
+    limits = limits or RateLimits()
+    check_rate_limits(limits)
     secret, prefix = credentials.generate(credentials.API_KEY_PREFIX)
     key = ApiKey.objects.create(
         org=org,
@@ -115,6 +135,8 @@ def issue_api_key(
         prefix=prefix,
         hashed=_hash(secret),
         created_by=actor.user,
+        rpm_limit=limits.rpm_limit,
+        tpm_limit=limits.tpm_limit,
     )
     audit.record(org, actor, "api_key.created", key)
     bump_and_publish(org)
@@ -130,6 +152,7 @@ def revoke_api_key(key: ApiKey, actor: Actor) -> None:
     locked.revoked_at = timezone.now()
     locked.save(update_fields=["revoked_at"])
     audit.record(locked.org, actor, "api_key.revoked", locked)
+    delete_budgets_of_key(locked, actor)
     bump_and_publish(locked.org)
 
 

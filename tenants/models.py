@@ -7,7 +7,30 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+
+# Bounds shared by the API, the dashboard and the database constraints.
+# Rate limits: requests and tokens per minute; None means no limit.
+RPM_LIMIT_MAX = 1_000_000
+TPM_LIMIT_MAX = 1_000_000_000
+# Output tokens reserved for a request that names no maximum (budgets).
+MAX_OUTPUT_TOKENS_MAX = 1_000_000
+# Prices are kept as gateway.models.Deployment keeps them (USD per million tokens).
+PRICE_MAX_DIGITS, PRICE_DECIMAL_PLACES = 12, 6
+
+
+def _rate_limit_constraints(prefix: str) -> list[models.BaseConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(rpm_limit__isnull=True) | Q(rpm_limit__gte=1, rpm_limit__lte=RPM_LIMIT_MAX),
+            name=f"{prefix}_rpm_limit_in_bounds",
+        ),
+        models.CheckConstraint(
+            condition=Q(tpm_limit__isnull=True) | Q(tpm_limit__gte=1, tpm_limit__lte=TPM_LIMIT_MAX),
+            name=f"{prefix}_tpm_limit_in_bounds",
+        ),
+    ]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -52,11 +75,45 @@ class Organization(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=60, unique=True)
     clerk_org_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # IANA name; day and month budgets reset at midnight in it.
     timezone = models.CharField(max_length=64, default="UTC")
+    # What a budget reserves for a model the pricing table does not know
+    # (None: such models are refused while a budget applies), and the output
+    # tokens reserved when a request names no maximum (None: the model's maximum).
+    default_price_input_per_mtok = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=PRICE_DECIMAL_PLACES, null=True, blank=True
+    )
+    default_price_output_per_mtok = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=PRICE_DECIMAL_PLACES, null=True, blank=True
+    )
+    default_max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
     # Bumped inside every transaction that changes what the proxy sees; the
     # snapshot published after commit carries it so proxies never go back.
     snapshot_version = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    default_price_input_per_mtok__isnull=True,
+                    default_price_output_per_mtok__isnull=True,
+                )
+                | Q(
+                    default_price_input_per_mtok__isnull=False,
+                    default_price_output_per_mtok__isnull=False,
+                ),
+                name="org_default_price_both_or_neither",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_max_output_tokens__isnull=True)
+                | Q(
+                    default_max_output_tokens__gte=1,
+                    default_max_output_tokens__lte=MAX_OUTPUT_TOKENS_MAX,
+                ),
+                name="org_default_max_output_tokens_in_bounds",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -100,11 +157,15 @@ class Project(models.Model):
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="projects"
     )
     name = models.CharField(max_length=100)
+    # Shared by all of the project's keys; None = no limit.
+    rpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    tpm_limit = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("name"), "org", name="project_unique_name_per_org")
+            models.UniqueConstraint(Lower("name"), "org", name="project_unique_name_per_org"),
+            *_rate_limit_constraints("project"),
         ]
 
     def __str__(self) -> str:
@@ -138,6 +199,12 @@ class ApiKey(HashedSecret):
     user = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_keys"
     )
+    # This key's own limits, on top of its project's; None = no limit.
+    rpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    tpm_limit = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = _rate_limit_constraints("api_key")
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"

@@ -12,6 +12,7 @@ import redis
 from django.db import transaction
 from django.db.models import F
 
+from budgets.snapshot_parts import build_budget_defaults, build_budgets, build_projects
 from config.redis import get_redis
 from gateway.proxy.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
 from gateway.snapshot_parts import build_provider_keys, build_routes
@@ -36,6 +37,8 @@ def build_snapshot(org: Organization) -> Snapshot:
             "project_id": str(key.project_id),
             "team_id": str(key.project.team_id) if key.project.team_id else None,
             "user_id": str(key.user_id) if key.user_id else None,
+            "rpm_limit": key.rpm_limit,
+            "tpm_limit": key.tpm_limit,
         }
     return {
         "org_id": str(org.id),
@@ -43,6 +46,9 @@ def build_snapshot(org: Organization) -> Snapshot:
         "keys": keys,
         "routes": build_routes(org),
         "provider_keys": build_provider_keys(org),
+        "projects": build_projects(org),
+        "budgets": build_budgets(org),
+        "budget_defaults": build_budget_defaults(org),
     }
 
 
@@ -106,6 +112,9 @@ def retire_snapshot(org: Organization) -> None:
         "keys": {},
         "routes": {},
         "provider_keys": {},
+        "projects": {},
+        "budgets": [],
+        "budget_defaults": build_budget_defaults(org),
     }
     hashes = list(ApiKey.objects.filter(org=org).values_list("hashed", flat=True))
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import template
+
+from budgets.status import Counters
+from gateway.proxy.money import nano_to_usd
 
 register = template.Library()
 
@@ -17,6 +22,7 @@ TARGET_KINDS = {
     "membership": "Member",
     "route": "Route",
     "providerkey": "Provider key",
+    "budget": "Budget",
 }
 
 
@@ -24,3 +30,48 @@ TARGET_KINDS = {
 def target_kind(target_type: str) -> str:
     """Name an audit event's target type the way the pages name it."""
     return TARGET_KINDS.get(target_type, target_type)
+
+
+@register.filter
+def usd(nano: int | None) -> str:
+    """Show nano-USD as dollars with two to six decimals: 12500000000 -> "$12.50"."""
+    if nano is None:
+        return "—"
+    whole, _, fraction = nano_to_usd(nano).partition(".")
+    return f"${int(whole):,}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+@register.filter
+def price(value: Decimal | None) -> str:
+    """Show a price per million tokens with two to six decimals: 0.150000 -> "$0.15"."""
+    if value is None:
+        return "—"
+    whole, _, fraction = f"{value:.6f}".partition(".")
+    return f"${int(whole):,}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+@register.filter
+def rate(value: int | None) -> str:
+    """Show a rate limit: 60000 -> "60,000"; None -> "No limit"."""
+    return "No limit" if value is None else f"{value:,}"
+
+
+def _percent(part: int, whole: int) -> int:
+    return min(100, part * 100 // whole) if whole > 0 else 100
+
+
+@register.filter
+def used_percent(counters: Counters, limit: int) -> int:
+    """Spent plus reserved, as a whole percentage of the limit (at most 100)."""
+    return counters.used_percent(limit)
+
+
+@register.filter
+def spent_percent(counters: Counters, limit: int) -> int:
+    return _percent(counters.spent, limit)
+
+
+@register.filter
+def reserved_percent(counters: Counters, limit: int) -> int:
+    """The reserved part of the bar, after the spent part, so the two never pass 100."""
+    return min(100 - _percent(counters.spent, limit), _percent(counters.reserved, limit))

@@ -9,7 +9,9 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from dashboard.decorators import STAFF, org_view, request_user
+from budgets import actions as limit_actions
+from dashboard.budget_forms import RateLimitsForm, limits_of
+from dashboard.decorators import ADMINS, STAFF, org_view, request_user
 from dashboard.forms import ApiKeyForm, add_action_error
 from dashboard.views.common import form_status, render_org
 from tenants import actions
@@ -50,10 +52,23 @@ def new_key(request: HttpRequest, membership: Membership) -> HttpResponse:
         project: Project = form.cleaned_data["project"]
         try:
             issued = actions.issue_api_key(
-                project, form.cleaned_data["name"], Actor.from_request(request), user=owner
+                project,
+                form.cleaned_data["name"],
+                Actor.from_request(request),
+                user=owner,
+                limits=limits_of(form),
             )
         except ActionError as e:
-            add_action_error(form, e, {"user_id": "user", "name": "name"})
+            add_action_error(
+                form,
+                e,
+                {
+                    "user_id": "user",
+                    "name": "name",
+                    "rpm_limit": "rpm_limit",
+                    "tpm_limit": "tpm_limit",
+                },
+            )
         else:
             # Rendered, not redirected: the clear key exists only in this response;
             # putting it in the session to survive a redirect would store it.
@@ -85,3 +100,29 @@ def revoke_key(request: HttpRequest, membership: Membership, key_id: str) -> Htt
     actions.revoke_api_key(key, Actor.from_request(request))
     messages.success(request, f"Key {key.prefix}… ({key.name}) was revoked.")
     return redirect("dashboard:keys", slug=membership.org.slug)
+
+
+@org_view(ADMINS)
+@require_http_methods(["GET", "POST"])
+def key_limits(request: HttpRequest, membership: Membership, key_id: str) -> HttpResponse:
+    """Set a key's own requests and tokens per minute; its project's limits apply as well."""
+    key = get_for_org(ApiKey.objects.select_related("project"), membership.org, id=key_id)
+    initial = {"rpm_limit": key.rpm_limit, "tpm_limit": key.tpm_limit}
+    form = RateLimitsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            limit_actions.set_key_rate_limits(key, limits_of(form), Actor.from_request(request))
+        except ActionError as e:
+            add_action_error(form, e, {})
+        else:
+            messages.success(request, f"Rate limits of key {key.prefix}… were saved.")
+            return redirect("dashboard:keys", slug=membership.org.slug)
+    context = {"form": form, "key": key}
+    return render_org(
+        request,
+        membership,
+        "dashboard/key_limits.html",
+        context,
+        section="keys",
+        status=form_status(request),
+    )

@@ -9,6 +9,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from budgets import actions as limit_actions
+from dashboard.budget_forms import RateLimitsForm, limits_of
 from dashboard.decorators import ADMINS, STAFF, org_view
 from dashboard.forms import ProjectForm, TeamForm, add_action_error
 from dashboard.views.common import form_status, render_org
@@ -109,3 +111,31 @@ def project_detail(request: HttpRequest, membership: Membership, project_id: str
     )
     context = {"project": project, "keys": keys}
     return render_org(request, membership, "dashboard/project.html", context, section="projects")
+
+
+@org_view(ADMINS)
+@require_http_methods(["GET", "POST"])
+def project_limits(request: HttpRequest, membership: Membership, project_id: str) -> HttpResponse:
+    """Set the requests and tokens per minute a project's keys share."""
+    project = get_for_org(Project.objects.all(), membership.org, id=project_id)
+    initial = {"rpm_limit": project.rpm_limit, "tpm_limit": project.tpm_limit}
+    form = RateLimitsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            limit_actions.set_project_rate_limits(
+                project, limits_of(form), Actor.from_request(request)
+            )
+        except ActionError as e:
+            add_action_error(form, e, {})
+        else:
+            messages.success(request, f"Rate limits of {project.name} were saved.")
+            return redirect("dashboard:project", slug=membership.org.slug, project_id=project.id)
+    context = {"form": form, "project": project}
+    return render_org(
+        request,
+        membership,
+        "dashboard/project_limits.html",
+        context,
+        section="projects",
+        status=form_status(request),
+    )

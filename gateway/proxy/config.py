@@ -16,6 +16,9 @@ class ProxySettings:
     snapshot_max_age_s: float = 1.0
     # CONTRACT.md section 2: "deny" keeps tenants' api_base off private networks.
     allow_private_upstreams: bool = False
+    # A reservation not settled by then is charged at its estimate by the
+    # reaper (its proxy died). Longer than any request may run.
+    reservation_ttl_s: float = 900.0
 
     @classmethod
     def from_env(cls) -> ProxySettings:
@@ -31,6 +34,7 @@ class ProxySettings:
             max_body_bytes=int(os.environ.get("SELIXES_PROXY_MAX_BODY_BYTES") or 10 * 1024 * 1024),
             snapshot_max_age_s=float(os.environ.get("SELIXES_SNAPSHOT_MAX_AGE_S") or 1.0),
             allow_private_upstreams=_private_upstreams(),
+            reservation_ttl_s=float(os.environ.get("SELIXES_RESERVATION_TTL_S") or 900.0),
         )
 
 

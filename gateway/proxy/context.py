@@ -10,6 +10,7 @@ from gateway.proxy.providers.base import Usage
 from gateway.proxy.snapshot import DeploymentEntry, KeyEntry, Snapshot
 
 if TYPE_CHECKING:
+    from gateway.proxy.budget.engine import Candidate, Hold
     from gateway.proxy.usage import Attempt
 
 
@@ -29,13 +30,21 @@ class RequestContext:
     model_requested: str | None = None
     stream: bool = False
     payload: dict[str, Any] = field(default_factory=dict)
+    # Client headers a native passthrough may hand on (anthropic-beta, anthropic-version).
+    client_headers: dict[str, str] = field(default_factory=dict)
     candidates: list[DeploymentEntry] = field(default_factory=list)
+    # admission: the priced candidates still to try, the one being tried, and
+    # what the request holds in Redis (None: no budget or limit applied)
+    input_token_bound: int = 0
+    offers: list[Candidate] = field(default_factory=list)
+    offer: Candidate | None = None
+    hold: Hold | None = None
     # upstream
     deployment: DeploymentEntry | None = None
     attempts: list[Attempt] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     ttfb_ms: int | None = None
-    cost_usd: str | None = None
+    cost_nano: int | None = None  # the actual cost of the answer
     client_disconnected: bool = False
     # the answer
     status: int = 0

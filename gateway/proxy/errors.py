@@ -5,7 +5,9 @@
     │   ├── BodyTooLarge            413   invalid_request_error
     │   └── HeadersTooLarge         431   invalid_request_error
     ├── AuthenticationFailed        401   authentication_error
+    ├── BudgetExceeded              402   budget_exceeded       (x-should-retry: false)
     ├── NotFound                    404   not_found_error
+    ├── RateLimited                 429   rate_limit_exceeded   (retry-after)
     ├── ServiceUnavailable          503   api_error
     └── UpstreamFailure             502   upstream_error   (upstream_client.py)
         ├── UpstreamTimeout         504
@@ -77,3 +79,28 @@ class ServiceUnavailable(ProxyError):
     status = 503
     type = "api_error"
     code = "service_unavailable"
+
+
+class BudgetExceeded(ProxyError):
+    status = 402
+    type = "budget_exceeded"
+    code = "budget_exceeded"
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        # Waiting does not refill a budget; SDKs that honour this do not retry.
+        return [(b"x-should-retry", b"false")]
+
+
+class RateLimited(ProxyError):
+    status = 429
+    type = "rate_limit_exceeded"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, retry_after_s: int | None, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self.retry_after_s is None:
+            return [(b"x-should-retry", b"false")]
+        return [(b"retry-after", str(self.retry_after_s).encode())]

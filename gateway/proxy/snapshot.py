@@ -23,6 +23,33 @@ class KeyEntry(TypedDict):
     project_id: str
     team_id: str | None
     user_id: str | None
+    # Per-key request and token rate limits; None = no limit (gateway.proxy.limits).
+    rpm_limit: int | None
+    tpm_limit: int | None
+
+
+class ProjectEntry(TypedDict):
+    rpm_limit: int | None
+    tpm_limit: int | None
+
+
+class BudgetEntry(TypedDict):
+    """One budget (CONTRACT.md section 4); amounts are integer nano-USD (gateway.proxy.money)."""
+
+    id: str
+    scope: str  # org | team | project | user | key
+    scope_id: str  # the org's, team's, project's, user's or key's id
+    limit_nano: int
+    period: str  # request | day | month | total (gateway.proxy.budget.windows)
+    on_exhausted: str  # block | fallback
+
+
+class BudgetDefaults(TypedDict):
+    timezone: str  # IANA name; day and month budgets follow it
+    # The price of a model the pricing table does not know; None = refuse such models.
+    default_price: PriceEntry | None
+    # max output tokens reserved when a request names none; None = the model's maximum.
+    default_max_output_tokens: int | None
 
 
 class PriceEntry(TypedDict):
@@ -69,6 +96,10 @@ class Snapshot(TypedDict):
     routes: dict[str, RouteEntry]
     # Provider key id -> sealed key (BYOK).
     provider_keys: dict[str, ProviderKeyEntry]
+    # Project id -> its rate limits (keys carry their own).
+    projects: dict[str, ProjectEntry]
+    budgets: list[BudgetEntry]
+    budget_defaults: BudgetDefaults
 
 
 def snapshot_key(org_id: str) -> str:

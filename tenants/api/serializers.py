@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from tenants.models import ApiKey, Project, Team
+from tenants.models import RPM_LIMIT_MAX, TPM_LIMIT_MAX, ApiKey, Project, Team
 
 
 class StrictSerializer(serializers.Serializer[Any]):
@@ -34,6 +34,33 @@ def clean_name(value: str) -> str:
     return value
 
 
+def rpm_limit_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=RPM_LIMIT_MAX,
+        required=False,
+        allow_null=True,
+        help_text="Requests per minute; null: no limit.",
+    )
+
+
+def tpm_limit_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=TPM_LIMIT_MAX,
+        required=False,
+        allow_null=True,
+        help_text="Tokens per minute; null: no limit.",
+    )
+
+
+class RateLimitsPatchSerializer(StrictSerializer):
+    """PATCH a key or a project: what is given changes; null removes the limit."""
+
+    rpm_limit = rpm_limit_field()
+    tpm_limit = tpm_limit_field()
+
+
 class TeamSerializer(serializers.ModelSerializer[Team]):
     class Meta:
         model = Team
@@ -52,12 +79,14 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "team", "created_at"]
+        fields = ["id", "name", "team", "rpm_limit", "tpm_limit", "created_at"]
 
 
 class ProjectCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     team = serializers.UUIDField(required=False, allow_null=True)
+    rpm_limit = rpm_limit_field()
+    tpm_limit = tpm_limit_field()
 
     def validate_name(self, value: str) -> str:
         return clean_name(value)
@@ -76,6 +105,8 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
             "prefix",
             "project_id",
             "user_id",
+            "rpm_limit",
+            "tpm_limit",
             "created_at",
             "revoked_at",
             "revoked",
@@ -89,6 +120,8 @@ class ApiKeyCreateSerializer(StrictSerializer):
     project_id = serializers.UUIDField()
     name = serializers.CharField(max_length=100)
     user_id = serializers.UUIDField(required=False, allow_null=True)
+    rpm_limit = rpm_limit_field()
+    tpm_limit = tpm_limit_field()
 
     def validate_name(self, value: str) -> str:
         return clean_name(value)

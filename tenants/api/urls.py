@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("teams/", views.teams, name="api-teams"),
     path("projects/", views.projects, name="api-projects"),
+    path("projects/<str:project_id>/", views.project_detail, name="api-project-detail"),
     path("keys/", views.keys, name="api-keys"),
     path("keys/<str:key_id>/", views.key_detail, name="api-key-detail"),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -10,6 +10,8 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from budgets import actions as limit_actions
+from budgets.specs import RateLimits
 from tenants import actions
 from tenants.api.auth import IsOrgAdmin, OrgContext
 from tenants.api.serializers import (
@@ -18,6 +20,7 @@ from tenants.api.serializers import (
     IssuedKeySerializer,
     ProjectCreateSerializer,
     ProjectSerializer,
+    RateLimitsPatchSerializer,
     TeamCreateSerializer,
     TeamSerializer,
 )
@@ -28,6 +31,14 @@ from tenants.scoping import for_org, get_for_org
 
 def _context(request: Request) -> OrgContext:
     return cast(OrgContext, request.auth)
+
+
+def _limits(data: dict[str, Any], current: ApiKey | Project | None = None) -> RateLimits:
+    """The limits a body asks for: given fields replace, null clears, absent ones stay."""
+    return RateLimits(
+        rpm_limit=data["rpm_limit"] if "rpm_limit" in data else getattr(current, "rpm_limit", None),
+        tpm_limit=data["tpm_limit"] if "tpm_limit" in data else getattr(current, "tpm_limit", None),
+    )
 
 
 @extend_schema(methods=["GET"], responses=TeamSerializer(many=True))
@@ -60,8 +71,36 @@ def projects(request: Request) -> Response:
     body.is_valid(raise_exception=True)
     team_id = body.validated_data.get("team")
     team = get_for_org(Team.objects.all(), ctx.org, id=team_id) if team_id else None
-    project = actions.create_project(ctx.org, body.validated_data["name"], ctx.actor, team=team)
+    project = actions.create_project(
+        ctx.org,
+        body.validated_data["name"],
+        ctx.actor,
+        team=team,
+        limits=_limits(body.validated_data),
+    )
     return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(methods=["GET"], responses=ProjectSerializer)
+@extend_schema(
+    methods=["PATCH"],
+    request=RateLimitsPatchSerializer,
+    responses=ProjectSerializer,
+    description="Set the requests and tokens per minute the project's keys share;"
+    " null removes a limit, an absent field is left as it is.",
+)
+@api_view(["GET", "PATCH"])
+@permission_classes([IsOrgAdmin])
+def project_detail(request: Request, project_id: str) -> Response:
+    ctx = _context(request)
+    project = get_for_org(Project.objects.all(), ctx.org, id=project_id)
+    if request.method == "PATCH":
+        body = RateLimitsPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = limit_actions.set_project_rate_limits(
+            project, _limits(body.validated_data, project), ctx.actor
+        )
+    return Response(ProjectSerializer(project).data)
 
 
 @extend_schema(methods=["GET"], responses=ApiKeySerializer(many=True))
@@ -84,19 +123,33 @@ def keys(request: Request) -> Response:
         owner = User.objects.filter(id=data["user_id"], memberships__org=ctx.org).first()
         if owner is None:
             raise Invalid("user_id", "That user is not a member of this organization.")
-    issued = actions.issue_api_key(project, data["name"], ctx.actor, user=owner)
+    issued = actions.issue_api_key(
+        project, data["name"], ctx.actor, user=owner, limits=_limits(data)
+    )
     payload = {"id": issued.id, "key": issued.secret, "prefix": issued.prefix}
     return Response(IssuedKeySerializer(payload).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(methods=["GET"], responses=ApiKeySerializer)
+@extend_schema(
+    methods=["PATCH"],
+    request=RateLimitsPatchSerializer,
+    responses=ApiKeySerializer,
+    description="Set the key's own requests and tokens per minute (its project's limits apply"
+    " too); null removes a limit, an absent field is left as it is. 409 for a revoked key.",
+)
 @extend_schema(methods=["DELETE"], responses={204: None})
-@api_view(["GET", "DELETE"])
+@api_view(["GET", "PATCH", "DELETE"])
 @permission_classes([IsOrgAdmin])
 def key_detail(request: Request, key_id: str) -> Response:
     ctx = _context(request)
     key = get_for_org(ApiKey.objects.select_related("org"), ctx.org, id=key_id)
     if request.method == "GET":
+        return Response(ApiKeySerializer(key).data)
+    if request.method == "PATCH":
+        body = RateLimitsPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = limit_actions.set_key_rate_limits(key, _limits(body.validated_data, key), ctx.actor)
         return Response(ApiKeySerializer(key).data)
     actions.revoke_api_key(key, ctx.actor)
     return Response(status=status.HTTP_204_NO_CONTENT)

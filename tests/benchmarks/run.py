@@ -2,9 +2,12 @@
 
 Rows, each for BENCH_SECONDS at BENCH_CONNECTIONS concurrent connections:
 the mock called directly, then the same request through the proxy (record,
-auth, route, upstream stages, usage event), non-streamed and streamed; then
-requests per second, latency p50/p99, what the proxy adds, and resident
-memory per proxy process. Numbers on shared 2-core machines are noisy (the
+auth, route, admission, upstream stages, usage event), then with the full
+policy of budgets (twelve, on org, project and key) and RPM/TPM limits, which
+adds the admission script and the settlement; non-streamed and streamed.
+Then the same at a steady BENCH_PACED_RPS, below saturation, where latency is
+what the proxy adds to one request rather than queueing; and resident memory
+per proxy process. Numbers on shared 2-core machines are noisy (the
 load generator shares the cores): compare the ratios of one run.
 """
 
@@ -24,6 +27,7 @@ import httpx
 import orjson
 import psutil
 
+from gateway.proxy import credentials
 from infra import devenv
 from infra.run import uvicorn_command
 from tests.servers import free_port
@@ -32,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 DURATION_S = float(os.environ.get("BENCH_SECONDS", "5"))
 WORKERS = os.environ.get("SELIXES_PROXY_WORKERS", "1")
+PACED_RATE = float(os.environ.get("BENCH_PACED_RPS", "200"))
 PROMPT = {"role": "user", "content": "Summarise the benchmark in one sentence please."}
 
 
@@ -60,6 +65,34 @@ async def _load(url: str, headers: dict[str, str], body: bytes) -> tuple[float, 
     return len(latencies) / elapsed, latencies, errors
 
 
+async def _paced(url: str, headers: dict[str, str], body: bytes) -> list[float]:
+    """Send PACED_RATE requests per second for DURATION_S, open loop; return latencies.
+
+    Below saturation, latency is what the proxy adds to one request; at
+    saturation (the _load rows) it is mostly queueing behind other requests.
+    """
+    latencies: list[float] = []
+    headers = {**headers, "content-type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def one() -> None:
+            started = time.perf_counter()
+            async with session.post(url, data=body) as response:
+                await response.read()
+            latencies.append(time.perf_counter() - started)
+
+        tasks = []
+        began = time.perf_counter()
+        for i in range(int(PACED_RATE * DURATION_S)):
+            delay = began + i / PACED_RATE - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one()))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
 def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000
 
@@ -84,6 +117,29 @@ def _manage(*args: str) -> str:
     return done.stdout
 
 
+# Run in `manage.py shell`: budgets on every scope of the policy key (org, team-less
+# project, owner, key; day, month, total, per request) and its RPM/TPM limits, all
+# far above what a bench run spends, so every request reserves and settles.
+POLICY = """
+import uuid
+from budgets import actions
+from budgets.specs import BudgetSpec, RateLimits
+from tenants.audit import Actor
+from tenants.errors import Conflict
+from tenants.models import ApiKey
+key = ApiKey.objects.select_related("org").get(prefix="{prefix}")
+actor = Actor.system("make bench")
+for scope, scope_id in (("org", key.org_id), ("project", key.project_id), ("key", key.id)):
+    for period in ("day", "month", "total", "request"):
+        spec = BudgetSpec(scope, scope_id, 10**15, period, "block")
+        try:
+            actions.create_budget(key.org, spec, actor)
+        except Conflict:  # an earlier run's key had the same org and project
+            pass
+actions.set_key_rate_limits(key, RateLimits(10**6, 10**9), actor)
+"""
+
+
 def main() -> int:
     devenv.prepare()
     os.environ["SELIXES_PRIVATE_UPSTREAMS"] = "allow"
@@ -102,7 +158,17 @@ def main() -> int:
         [sys.executable, "-m", "gateway.mock_provider", "--port", str(mock_port)], mock_url, env
     )
     proxy = _start(uvicorn_command("gateway.proxy.asgi:app", proxy_port, WORKERS), proxy_url, env)
+    # Its own org: the plain rows' org must have no budget at all.
+    policed = json.loads(
+        _manage("bootstrap", "--org=Bench Policy", "--email=policy@selixes.local",
+                "--password=bench-password-123")
+    )  # fmt: skip
+    _manage("demo_routes", f"--org-id={policed['org_id']}", f"--mock-url={mock_url}")
+    policy_key = policed["api_key"]
+    prefix = credentials.display_prefix(policy_key, credentials.API_KEY_PREFIX)
+    _manage("shell", "-c", POLICY.format(prefix=prefix))
     auth = {"authorization": f"Bearer {demo['api_key']}"}
+    policy = {"authorization": f"Bearer {policy_key}"}
     mock_auth = {"authorization": "Bearer bench-key"}
     plain = orjson.dumps({"model": "gpt-demo", "messages": [PROMPT]})
     streamed = orjson.dumps({"model": "gpt-demo", "messages": [PROMPT], "stream": True})
@@ -115,8 +181,15 @@ def main() -> int:
         rows = [
             ("mock direct", *asyncio.run(_load(direct, mock_auth, direct_plain))),
             ("proxy -> mock", *asyncio.run(_load(through, auth, plain))),
+            ("  + budgets, limits", *asyncio.run(_load(through, policy, plain))),
             ("mock direct, stream", *asyncio.run(_load(direct, mock_auth, direct_streamed))),
             ("proxy -> mock, stream", *asyncio.run(_load(through, auth, streamed))),
+            ("  + budgets, limits", *asyncio.run(_load(through, policy, streamed))),
+        ]
+        paced = [
+            ("mock direct", asyncio.run(_paced(direct, mock_auth, direct_plain))),
+            ("proxy -> mock", asyncio.run(_paced(through, auth, plain))),
+            ("  + budgets, limits", asyncio.run(_paced(through, policy, plain))),
         ]
         processes = [psutil.Process(proxy.pid), *psutil.Process(proxy.pid).children(recursive=True)]
         serving = [p for p in processes if p.pid != proxy.pid] or processes
@@ -130,13 +203,29 @@ def main() -> int:
     for name, rps, latencies, errors in rows:
         p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
         print(f"{name:<24}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}{errors:>8}")
-    for base, proxied in ((rows[0], rows[1]), (rows[2], rows[3])):
+    for base, proxied in (
+        (rows[0], rows[1]),
+        (rows[0], rows[2]),
+        (rows[3], rows[4]),
+        (rows[3], rows[5]),
+    ):
         added50 = _pct(proxied[2], 50) - _pct(base[2], 50)
         added99 = _pct(proxied[2], 99) - _pct(base[2], 99)
         print(
-            f"{proxied[0]}: adds {added50:.2f} ms p50, {added99:.2f} ms p99; "
-            f"throughput {proxied[1] / base[1]:.2f}x of direct"
+            f"{base[0]} -> {proxied[0].strip()}: adds {added50:.2f} ms p50, {added99:.2f} ms p99;"
+            f" throughput {proxied[1] / base[1]:.2f}x of direct"
         )
+    print(f"\nat a steady {PACED_RATE:.0f} req/s (below saturation: the latency one request sees)")
+    print(f"{'':<24}{'p50 ms':>9}{'p99 ms':>9}")
+    for name, latencies in paced:
+        print(f"{name:<24}{_pct(latencies, 50):>9.2f}{_pct(latencies, 99):>9.2f}")
+    for label, base_row, row in (
+        ("proxy", paced[0], paced[1]),
+        ("budgets and limits", paced[1], paced[2]),
+    ):
+        added50 = _pct(row[1], 50) - _pct(base_row[1], 50)
+        added99 = _pct(row[1], 99) - _pct(base_row[1], 99)
+        print(f"{label} adds {added50:.2f} ms p50, {added99:.2f} ms p99")
     print("memory per proxy process (RSS MiB): " + ", ".join(f"{r:.1f}" for r in rss))
     return 0
 

@@ -7,10 +7,22 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from budgets import actions as budget_actions
+from budgets.models import Budget
+from budgets.specs import BudgetSpec
 from gateway import actions as gateway_actions
 from gateway.models import Deployment, ProviderKey, Route
 from gateway.specs import DeploymentSpec, RouteSpec
-from tenants.models import ApiKey, Invitation, ManagementToken, Membership, Project, Role, Team
+from tenants.models import (
+    ApiKey,
+    Invitation,
+    ManagementToken,
+    Membership,
+    Organization,
+    Project,
+    Role,
+    Team,
+)
 from tests.conftest import Persona, logged_in
 from tests.dashboard.conftest import AcmeObjects
 from tests.dashboard.support import text
@@ -20,17 +32,25 @@ from tests.dashboard.support import text
 class AcmeWithGateway(AcmeObjects):
     route_id: str
     provider_key_id: str
+    budget_id: str
 
 
 @pytest.fixture
 def acme(acme: AcmeObjects, alice: Persona) -> AcmeWithGateway:
-    """Acme's objects, plus a route and an unused provider key (so revoking it would work)."""
+    """Acme's objects, plus a route, a budget and an unused provider key (revocable)."""
     spec = RouteSpec(strategy="priority", deployments=[DeploymentSpec("openai", "gpt-4o")])
     route, _ = gateway_actions.replace_route(alice.org, "gpt-4o", spec, alice.actor)
     key = gateway_actions.add_provider_key(
         alice.org, "openai", "sk-acme-0123456789", alice.actor, name="acme"
     )
-    return AcmeWithGateway(**vars(acme), route_id=str(route.id), provider_key_id=str(key.id))
+    budget = budget_actions.create_budget(
+        alice.org,
+        BudgetSpec(scope="org", scope_id=None, limit_nano=10**9, period="month"),
+        alice.actor,
+    )
+    return AcmeWithGateway(
+        **vars(acme), route_id=str(route.id), provider_key_id=str(key.id), budget_id=str(budget.id)
+    )
 
 
 # (method, path) for every org-scoped page and endpoint; {ids} are Acme's objects.
@@ -59,6 +79,12 @@ PAGES = [
     ("get", "/o/{slug}/provider-keys/"),
     ("get", "/o/{slug}/provider-keys/new/"),
     ("get", "/o/{slug}/provider-keys/{provider_key_id}/revoke/"),
+    ("get", "/o/{slug}/budgets/"),
+    ("get", "/o/{slug}/budgets/new/"),
+    ("get", "/o/{slug}/budgets/settings/"),
+    ("get", "/o/{slug}/budgets/{budget_id}/delete/"),
+    ("get", "/o/{slug}/projects/{project_id}/limits/"),
+    ("get", "/o/{slug}/keys/{alice_key_id}/limits/"),
 ]
 ACTIONS = [
     ("post", "/o/{slug}/members/invite/"),
@@ -76,9 +102,25 @@ ACTIONS = [
     ("post", "/o/{slug}/routes/{route_id}/delete/"),
     ("post", "/o/{slug}/provider-keys/new/"),
     ("post", "/o/{slug}/provider-keys/{provider_key_id}/revoke/"),
+    ("post", "/o/{slug}/budgets/new/"),
+    ("post", "/o/{slug}/budgets/settings/"),
+    ("post", "/o/{slug}/budgets/{budget_id}/delete/"),
+    ("post", "/o/{slug}/projects/{project_id}/limits/"),
+    ("post", "/o/{slug}/keys/{alice_key_id}/limits/"),
 ]
 # What a form would send, so a refusal is never just a validation error.
-FORM = {"email": "eve@evil.test", "role": "admin", "name": "Intruder"}
+FORM = {
+    "email": "eve@evil.test",
+    "role": "admin",
+    "name": "Intruder",
+    "scope": "project",
+    "limit_usd": "666",
+    "period": "day",
+    "on_exhausted": "block",
+    "timezone": "Asia/Tokyo",
+    "rpm_limit": "1",
+    "tpm_limit": "1",
+}
 
 ADMIN_ONLY = [
     ("get", "/o/{slug}/members/invite/"),
@@ -110,6 +152,16 @@ ADMIN_ONLY = [
     ("post", "/o/{slug}/routes/{route_id}/delete/"),
     ("post", "/o/{slug}/provider-keys/new/"),
     ("post", "/o/{slug}/provider-keys/{provider_key_id}/revoke/"),
+    ("get", "/o/{slug}/budgets/new/"),
+    ("get", "/o/{slug}/budgets/settings/"),
+    ("get", "/o/{slug}/budgets/{budget_id}/delete/"),
+    ("get", "/o/{slug}/projects/{project_id}/limits/"),
+    ("get", "/o/{slug}/keys/{alice_key_id}/limits/"),
+    ("post", "/o/{slug}/budgets/new/"),
+    ("post", "/o/{slug}/budgets/settings/"),
+    ("post", "/o/{slug}/budgets/{budget_id}/delete/"),
+    ("post", "/o/{slug}/projects/{project_id}/limits/"),
+    ("post", "/o/{slug}/keys/{alice_key_id}/limits/"),
 ]
 
 
@@ -118,7 +170,9 @@ def url(template: str, acme: AcmeObjects, slug: str = "acme") -> str:
 
 
 def send(client: Client, method: str, path: str, acme: AcmeObjects) -> int:
-    data = {**FORM, "project": acme.project_id} if method == "post" else {}
+    data = {**FORM, "project": acme.project_id, "scope_id": acme.project_id}
+    if method != "post":
+        data = {}
     status: int = getattr(client, method)(path, data).status_code
     return status
 
@@ -137,6 +191,10 @@ def assert_acme_unchanged(acme: AcmeObjects) -> None:
     assert Route.objects.count() == 1
     assert Deployment.objects.count() == 1
     assert ProviderKey.objects.filter(revoked_at=None).count() == 1
+    assert Budget.objects.get().limit_nano == 10**9
+    assert Organization.objects.get(slug="acme").timezone == "UTC"
+    assert Project.objects.get(id=acme.project_id).rpm_limit is None
+    assert ApiKey.objects.get(id=acme.alice_key_id).rpm_limit is None
 
 
 @pytest.mark.parametrize(("method", "path"), PAGES + ACTIONS)
@@ -163,6 +221,22 @@ def test_charlie_gets_404_naming_acme_objects_under_his_own_org(
     [
         ("/o/globex/keys/new/", {"project": "{project_id}", "name": "Intruder"}),
         ("/o/globex/projects/new/", {"name": "Intruder", "team": "{team_id}"}),
+        (
+            "/o/globex/budgets/new/",
+            {"scope": "project", "scope_id": "{project_id}", "limit_usd": "1", "period": "day"},
+        ),
+        (
+            "/o/globex/budgets/new/",
+            {"scope": "user", "scope_id": "{alice_user_id}", "limit_usd": "1", "period": "day"},
+        ),
+        (
+            "/o/globex/budgets/new/",
+            {"scope": "key", "scope_id": "{alice_key_id}", "limit_usd": "1", "period": "day"},
+        ),
+        (
+            "/o/globex/budgets/new/",
+            {"scope": "team", "scope_id": "{team_id}", "limit_usd": "1", "period": "day"},
+        ),
     ],
 )
 def test_charlie_gets_404_naming_acme_objects_in_a_form(
@@ -213,6 +287,7 @@ def test_bob_gets_403_on_admin_only_pages_and_actions(
         "/o/acme/keys/",
         "/o/acme/keys/new/",
         "/o/acme/routes/",
+        "/o/acme/budgets/",
     ],
 )
 def test_bob_as_a_member_sees_the_pages_members_may_see(bob: Persona, path: str) -> None:

@@ -28,6 +28,8 @@ def _event(persona: Persona | None, **changes: Any) -> UsageEvent:
         "user_id": None,
         "endpoint": "/v1/chat/completions",
         "model_requested": "gpt-demo",
+        "charged_nano": 0,
+        "windows": [],
         "model_dispatched": "gpt-4o-mini",
         "provider": "openai",
         "deployment_id": "r1:0",

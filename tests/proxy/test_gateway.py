@@ -4,88 +4,21 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import anthropic
 import httpx
 import openai
 import pytest
-from rest_framework.test import APIClient
 
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
-from tests.conftest import Persona, api_client_for, create_key
+from tests.conftest import Persona
+from tests.proxy.conftest import PROVIDER_KEY, Gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PROVIDER_KEY = "pk-mock-provider-key-123"
-
-
-@dataclass
-class Gateway:
-    proxy_url: str
-    mock_url: str
-    key: str
-    api: APIClient
-    provider_key_id: str
-
-    def route(self, alias: str, *deployments: dict[str, Any]) -> None:
-        response = self.api.put(
-            f"/api/v1/routes/{alias}/",
-            {"strategy": "priority", "deployments": list(deployments)},
-            format="json",
-        )
-        assert response.status_code in (200, 201), response.content
-
-    def openai_compatible(self, model: str = "gpt-mock") -> dict[str, Any]:
-        return {
-            "provider": "openai_compatible",
-            "model": model,
-            "api_base": f"{self.mock_url}/v1",
-            "provider_key_id": self.provider_key_id,
-        }
-
-    def anthropic_deployment(self, model: str = "claude-mock") -> dict[str, Any]:
-        created = self.api.post(
-            "/api/v1/provider-keys/",
-            {"provider": "anthropic", "api_key": "sk-ant-mock-key-456"},
-            format="json",
-        )
-        assert created.status_code == 201, created.content
-        return {
-            "provider": "anthropic",
-            "model": model,
-            "api_base": self.mock_url,
-            "provider_key_id": created.json()["id"],
-        }
-
-    def openai(self) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.proxy_url}/v1", api_key=self.key, max_retries=0)
-
-    def anthropic_client(self) -> anthropic.Anthropic:
-        return anthropic.Anthropic(base_url=self.proxy_url, api_key=self.key, max_retries=0)
-
-    def recorded(self) -> dict[str, Any]:
-        body: dict[str, Any] = httpx.get(f"{self.mock_url}/_mock/requests").json()
-        return body
-
-
-@pytest.fixture
-def gateway(proxy_url: str, mock_url: str, alice: Persona, settings: Any) -> Iterator[Gateway]:
-    settings.SELIXES_PRIVATE_UPSTREAMS = "allow"  # the mock listens on loopback
-    httpx.post(f"{mock_url}/_mock/reset")
-    api = api_client_for(alice)
-    created = api.post(
-        "/api/v1/provider-keys/",
-        {"provider": "openai_compatible", "api_key": PROVIDER_KEY},
-        format="json",
-    )
-    assert created.status_code == 201, created.content
-    gw = Gateway(proxy_url, mock_url, create_key(api, alice)["key"], api, created.json()["id"])
-    gw.route("chat", gw.openai_compatible())
-    yield gw
 
 
 def test_the_openai_sdk_chats_through_the_proxy(gateway: Gateway) -> None:
@@ -186,12 +119,23 @@ def test_anthropic_form_reaches_anthropic_natively_keeping_provider_only_fields(
         max_tokens=50,
         system=system,
         messages=[{"role": "user", "content": "hello natively"}],
+        extra_headers={"anthropic-beta": "prompt-caching-2024-07-31"},
     )
     assert message.content[0].type == "text"
     assert message.usage.input_tokens > 0
-    sent = gateway.recorded()["last"]["body"]
+    last = gateway.recorded()["last"]
+    sent = last["body"]
     assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert sent["model"] == "claude-mock"
+    # Beta features the client opted into reach Anthropic with the body.
+    assert last["headers"]["anthropic-beta"] == "prompt-caching-2024-07-31"
+    with pytest.raises(anthropic.BadRequestError, match="anthropic-beta"):
+        client.messages.create(
+            model="claude",
+            max_tokens=5,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"anthropic-beta": "x\u00e9" * 3},
+        )
     with client.messages.stream(
         model="claude", max_tokens=50, messages=[{"role": "user", "content": "stream natively"}]
     ) as stream:
@@ -334,3 +278,42 @@ def test_every_request_lands_in_the_request_log_without_text(gateway: Gateway) -
     listed = gateway.api.get("/api/v1/requests/").json()["data"]
     assert listed[0]["model_dispatched"] == "gpt-mock"
     assert "secret" not in str(listed)
+
+
+@pytest.fixture(scope="module")
+def guarded_proxy_url() -> Iterator[str]:
+    """A proxy with the default SELIXES_PRIVATE_UPSTREAMS=deny (the managed cloud's setting)."""
+    from django.conf import settings
+
+    from infra.run import uvicorn_command
+    from tests.servers import free_port, serving
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.REDIS_URL,
+        "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
+        "SELIXES_MASTER_KEYS": settings.SELIXES_MASTER_KEYS,
+        "SELIXES_PRIVATE_UPSTREAMS": "deny",
+    }
+    with serving(uvicorn_command("gateway.proxy.asgi:app", port), port, env, "proxy") as url:
+        yield url
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_guarded_proxy_refuses_private_upstreams_at_connect_time(
+    gateway: Gateway, guarded_proxy_url: str, host: str
+) -> None:
+    # The route was saved where private upstreams were allowed (or DNS changed
+    # since): the proxy's own check at connect time still refuses it.
+    deployment = gateway.openai_compatible()
+    deployment["api_base"] = deployment["api_base"].replace("127.0.0.1", host)
+    gateway.route("internal", deployment)
+    client = openai.OpenAI(base_url=f"{guarded_proxy_url}/v1", api_key=gateway.key, max_retries=0)
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.chat.completions.create(
+            model="internal", messages=[{"role": "user", "content": "reach inside"}]
+        )
+    assert refused.value.status_code == 502
+    assert "upstream_forbidden" in refused.value.message
+    assert gateway.recorded()["total"] == 0

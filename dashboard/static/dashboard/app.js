@@ -34,6 +34,29 @@
     select.addEventListener("change", function () { select.form.requestSubmit(); });
   });
 
+  // Budget form: offer only the objects of the chosen scope (one <optgroup data-scope> per scope).
+  document.querySelectorAll("select[data-scope-objects]").forEach(function (objects) {
+    var scope = objects.form && objects.form.querySelector("select[name='scope']");
+    if (!scope) return;
+    var groups = objects.querySelectorAll("optgroup");
+    var sync = function () {
+      var shown = null;
+      Array.prototype.forEach.call(groups, function (group) {
+        var match = group.getAttribute("data-scope") === scope.value;
+        group.hidden = !match;
+        group.disabled = !match;
+        if (match) shown = group;
+      });
+      var current = objects.selectedOptions[0];
+      if (shown && (!current || current.parentNode !== shown)) {
+        var first = shown.querySelector("option");
+        if (first) first.selected = true;
+      }
+    };
+    scope.addEventListener("change", sync);
+    sync();
+  });
+
   // Close the org switcher when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.switcher[open]").forEach(function (details) {

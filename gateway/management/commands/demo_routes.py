@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from argparse import ArgumentParser
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from gateway.actions import replace_route
-from gateway.specs import DeploymentSpec, RouteSpec
+from gateway.specs import DeploymentSpec, PriceSpec, RouteSpec
 from tenants.audit import Actor
 from tenants.models import Organization
 
@@ -30,11 +31,15 @@ class Command(BaseCommand):
         org = Organization.objects.get(id=uuid.UUID(options["org_id"]))
         base = options["mock_url"].rstrip("/")
         actor = Actor.system("make run")
+        # The mock is in no price list; priced like small hosted models, so costs show.
+        price = PriceSpec(Decimal("0.150000"), Decimal("0.600000"))
         routes = {
             "gpt-demo": DeploymentSpec(
-                provider="openai_compatible", model="gpt-mock", api_base=f"{base}/v1"
+                provider="openai_compatible", model="gpt-mock", api_base=f"{base}/v1", price=price
             ),
-            "claude-demo": DeploymentSpec(provider="anthropic", model="claude-mock", api_base=base),
+            "claude-demo": DeploymentSpec(
+                provider="anthropic", model="claude-mock", api_base=base, price=price
+            ),
         }
         for alias, deployment in routes.items():
             replace_route(org, alias, RouteSpec("priority", [deployment]), actor)

@@ -7,12 +7,15 @@ it emits exactly one usage event per request, rejected ones included.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
+import time
 
 from gateway.proxy import usage
+from gateway.proxy.budget.engine import ScriptCall, settle_call
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import HeadersTooLarge, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
+from gateway.proxy.pricing.model_price import actual_cost_nano
 from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
@@ -25,8 +28,9 @@ class RecordStage:
         self.emitter = emitter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
         ctx = RequestContext(
-            request_id=uuid.uuid4().hex, method=scope["method"], path=scope["path"]
+            request_id=os.urandom(16).hex(), method=scope["method"], path=scope["path"]
         )
         scope["state"] = {"ctx": ctx}
         request_id_header = (b"x-request-id", ctx.request_id.encode())
@@ -58,4 +62,27 @@ class RecordStage:
         finally:
             if ctx.status == 0:
                 ctx.status = 499 if ctx.client_disconnected else 500
-            self.emitter.emit(usage.event_from(ctx))
+            self.emitter.emit(usage.event_from(_priced(ctx)), _settlement(ctx))
+
+
+def _priced(ctx: RequestContext) -> RequestContext:
+    """Price an answer the upstream stage could not finish pricing.
+
+    A client that left mid-answer leaves its usage unknown (providers report
+    it at the end) while the provider bills what it generated until it
+    noticed: such a request costs its worst case, what it reserved.
+    """
+    offer = ctx.offer
+    if ctx.cost_nano is None and ctx.deployment is not None and offer is not None:
+        ctx.cost_nano = actual_cost_nano(offer.price, ctx.usage)
+        if ctx.client_disconnected:
+            ctx.cost_nano = max(ctx.cost_nano, offer.worst_case_nano)
+    return ctx
+
+
+def _settlement(ctx: RequestContext) -> ScriptCall | None:
+    """Every admitted request settles, whatever happened to it; a rejected one held nothing."""
+    if ctx.hold is None:
+        return None
+    used = ctx.usage.input_tokens + ctx.usage.output_tokens
+    return settle_call(ctx.hold, ctx.cost_nano or 0, used, int(time.time() * 1000))

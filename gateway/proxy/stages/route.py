@@ -14,7 +14,7 @@ import orjson
 
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import InvalidRequest, NotFound
-from gateway.proxy.http import ASGIApp, Receive, Scope, Send, read_body
+from gateway.proxy.http import ASGIApp, Receive, Scope, Send, header, read_body
 
 # path -> (operation, client dialect)
 OPERATIONS: dict[str, tuple[str, str]] = {
@@ -22,6 +22,29 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "/v1/messages": ("chat", "anthropic"),
     "/v1/embeddings": ("embeddings", "openai"),
 }
+
+
+# Headers an Anthropic client sends that change what the provider does; they
+# are handed on only when the body goes through natively to Anthropic.
+ANTHROPIC_CLIENT_HEADERS = (b"anthropic-beta", b"anthropic-version")
+_HEADER_VALUE_MAX = 1024
+
+
+def client_headers(scope: Scope) -> dict[str, str]:
+    """The Anthropic client headers worth forwarding, refused if they could smuggle anything."""
+    found: dict[str, str] = {}
+    for name in ANTHROPIC_CLIENT_HEADERS:
+        value = header(scope, name)
+        if value is None:
+            continue
+        if len(value) > _HEADER_VALUE_MAX or not all(32 <= b < 127 for b in value):
+            raise InvalidRequest(
+                f"The '{name.decode()}' header must be printable ASCII of at most"
+                f" {_HEADER_VALUE_MAX} bytes.",
+                code="invalid_header",
+            )
+        found[name.decode()] = value.decode("ascii")
+    return found
 
 
 def parse_payload(body: bytes) -> dict[str, Any]:
@@ -68,6 +91,8 @@ class RouteStage:
             await self.app(scope, receive, send)  # /v1/models and unknown paths
             return
         ctx.operation, ctx.dialect = operation
+        if ctx.dialect == "anthropic":
+            ctx.client_headers = client_headers(scope)
         payload = parse_payload(await read_body(receive, self.max_body_bytes))
         model = payload.get("model")
         if not isinstance(model, str) or not model:

@@ -11,17 +11,24 @@ cancels the upstream request; its usage so far is still recorded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+import redis.exceptions
+
+from gateway.proxy.budget import engine as budget_engine
+from gateway.proxy.budget.engine import Admitted, Candidate
 from gateway.proxy.context import RequestContext
 from gateway.proxy.dialects import DIALECTS, JSON, Dialect
 from gateway.proxy.endpoints import dispatch
 from gateway.proxy.errors import ProxyError
-from gateway.proxy.http import JSON_CONTENT_TYPE, Receive, Scope, Send, send_json
+from gateway.proxy.http import JSON_CONTENT_TYPE, Message, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring, MissingProviderKey
+from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.money import nano_to_usd
+from gateway.proxy.pricing.model_price import actual_cost_nano
 from gateway.proxy.providers import adapter_for, native_adapter_for
 from gateway.proxy.providers.base import (
     MisconfiguredDeployment,
@@ -35,6 +42,7 @@ from gateway.proxy.snapshot import DeploymentEntry
 from gateway.proxy.upstream_client import UpstreamClient, UpstreamFailure, UpstreamResponse
 from gateway.proxy.usage import Attempt
 
+log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
 SSE_HEADERS = [
@@ -88,45 +96,81 @@ def _chain_status(failures: list[_AttemptFailed]) -> int:
 
 
 class UpstreamStage:
-    def __init__(self, client: UpstreamClient, keyring: Keyring) -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        keyring: Keyring,
+        redis_client: AsyncRedisClient,
+        reservation_ttl_s: float,
+    ) -> None:
         self.client = client
         self.keyring = keyring
+        self.redis = redis_client
+        self.reservation_ttl_ms = int(reservation_ttl_s * 1000)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: RequestContext = scope["state"]["ctx"]
         if not ctx.operation:
             await dispatch(scope, receive, send)
             return
-        serving = asyncio.ensure_future(self._serve(ctx, send))
-        watching = asyncio.ensure_future(_wait_for_disconnect(receive))
+        # One watcher task per request cancels this one if the client leaves
+        # (which closes the upstream response too); cheaper than running the
+        # work in a second task and waiting on both.
+        serving = asyncio.current_task()
+        assert serving is not None
+        answered = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+
+        async def watch() -> None:
+            await _wait_for_disconnect(receive)
+            # The server also reports a disconnect once the answer is complete.
+            if not answered:
+                ctx.client_disconnected = True
+                serving.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(watch())
         try:
-            await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+            await self._serve(ctx, send_tracking)
+        except asyncio.CancelledError:
+            if not ctx.client_disconnected:
+                raise
+            serving.uncancel()
         finally:
-            watching.cancel()
-        if not serving.done():
-            # The client left: cancelling closes the upstream response too.
-            ctx.client_disconnected = True
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
-            return
-        serving.result()  # re-raise ProxyErrors for the record stage
+            watcher.cancel()
 
     async def _serve(self, ctx: RequestContext, send: Send) -> None:
         dialect = DIALECTS[ctx.dialect]
         canonical = dialect.to_canonical(ctx.payload)
         failures: list[_AttemptFailed] = []
-        for deployment in ctx.candidates:
+        offers, index, budget_ends_chain = ctx.offers, 0, False
+        while index < len(offers):
+            if index > 0 and ctx.hold is not None:
+                # The failed attempt's reservation goes back; the next candidate
+                # the budget can cover is reserved for (or none is, and we stop).
+                step = await self._reserve_next(ctx, offers[index:])
+                if step is None:
+                    budget_ends_chain = True
+                    break
+                index += step
+            offer = ctx.offer = offers[index]
+            index += 1
             started = time.perf_counter()
             try:
-                await self._attempt(ctx, send, dialect, canonical, deployment)
+                await self._attempt(ctx, send, dialect, _held_to(canonical, offer), offer)
             except _AttemptFailed as failure:
                 failures.append(failure)
-                ctx.attempts.append(_attempt(deployment, failure.outcome, started))
+                ctx.attempts.append(_attempt(offer.deployment, failure.outcome, started))
                 continue
-            ctx.attempts.append(_attempt(deployment, "ok", started))
+            ctx.attempts.append(_attempt(offer.deployment, "ok", started))
             return
         chain = "; ".join(f"{a['provider']}/{a['model']}: {a['outcome']}" for a in ctx.attempts)
+        if budget_ends_chain:
+            chain += "; the budget cannot cover the remaining deployments"
         retry_after = min(
             (f.retry_after_s for f in failures if f.retry_after_s is not None), default=None
         )
@@ -136,16 +180,30 @@ class UpstreamStage:
             retry_after,
         )
 
+    async def _reserve_next(self, ctx: RequestContext, rest: list[Candidate]) -> int | None:
+        """Move the request's reservation to the first of `rest` that fits; its index or None."""
+        assert ctx.hold is not None
+        now_ms = int(time.time() * 1000)
+        try:
+            outcome = await budget_engine.move_to(
+                self.redis, ctx.hold, rest, now_ms, now_ms + self.reservation_ttl_ms
+            )
+        except redis.exceptions.RedisError:
+            log.warning("budget store unreachable on failover request_id=%s", ctx.request_id)
+            return None  # fail closed: no unreserved attempt
+        return outcome.index if isinstance(outcome, Admitted) else None
+
     async def _attempt(
         self,
         ctx: RequestContext,
         send: Send,
         dialect: Dialect,
         canonical: JSON,
-        deployment: DeploymentEntry,
+        offer: Candidate,
     ) -> None:
         """Serve from one deployment, or raise _AttemptFailed before any byte is sent."""
         assert ctx.tenant is not None and ctx.model_requested is not None
+        deployment = offer.deployment
         native: NativePassthrough | None = None
         try:
             adapter = adapter_for(deployment["provider"])
@@ -155,7 +213,9 @@ class UpstreamStage:
                 # so provider-only fields (cache_control, thinking) survive.
                 native = native_adapter_for(deployment["provider"], ctx.dialect)
             if native is not None:
-                request = native.native_request(ctx.payload, deployment, api_key, ctx.stream)
+                request = native.native_request(
+                    ctx.payload, deployment, api_key, ctx.stream, ctx.client_headers
+                )
             elif ctx.operation == "chat":
                 request = adapter.chat_request(canonical, deployment, api_key, ctx.stream)
             else:
@@ -201,7 +261,11 @@ class UpstreamStage:
             except (StreamProtocolError, ValueError, KeyError, TypeError) as e:
                 raise _AttemptFailed("malformed_response", 502) from e
             ctx.mark_first_byte()
-            start_headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+            start_headers = [
+                JSON_CONTENT_TYPE,
+                (b"content-length", str(len(body)).encode()),
+                *_cost_headers(ctx),
+            ]
             await send(
                 {"type": "http.response.start", "status": 200, "headers": start_headers + headers}
             )
@@ -264,7 +328,7 @@ class UpstreamStage:
         except (StreamProtocolError, ValueError, KeyError, TypeError) as e:
             raise _AttemptFailed("malformed_response", 502) from e
         ctx.usage = usage
-        await send_json(send, 200, answer, headers)
+        await send_json(send, 200, answer, headers + _cost_headers(ctx))
 
     async def _stream(
         self,
@@ -307,37 +371,86 @@ class UpstreamStage:
         """
         started = False
 
-        async def forward(data: bytes) -> None:
+        async def begin() -> None:
             nonlocal started
-            if not data:
-                return
             if not started:
                 started = True
                 ctx.mark_first_byte()
                 await send(
                     {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + headers}
                 )
-            await send({"type": "http.response.body", "body": data, "more_body": True})
 
-        try:
-            async for data in response.chunks():
-                await forward(step(data))
-            await forward(end())
-        except (StreamProtocolError, UpstreamFailure) as e:
-            if not started:
-                raise _AttemptFailed("stream_broken", 502) from e
+        async def forward(data: bytes) -> None:
+            if data:
+                await begin()
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+
+        async def fail(message: str) -> None:
             ctx.error_type = "upstream_error"
-            message = "The provider's stream broke off; the answer is incomplete."
             await send(
                 {"type": "http.response.body", "body": error_event(message), "more_body": True}
             )
+
+        try:
+            async for data in response.chunks():
+                out = step(data)
+                if _overran(ctx, meter.usage):
+                    # Cut rather than overspend: what was reserved is all it may cost.
+                    await begin()
+                    await fail("The answer exceeded the tokens reserved for it and was cut.")
+                    break
+                await forward(out)
+            else:
+                await forward(end())
+        except (StreamProtocolError, UpstreamFailure) as e:
+            if not started:
+                raise _AttemptFailed("stream_broken", 502) from e
+            await fail("The provider's stream broke off; the answer is incomplete.")
         finally:
             ctx.usage = meter.usage
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        # CONTRACT.md section 5: a stream's cost travels in its last SSE comment line.
+        cost = dict(_cost_headers(ctx))[b"x-selixes-cost-usd"]
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b": x-selixes-cost-usd=" + cost + b"\n\n",
+                "more_body": False,
+            }
+        )
 
 
 class _Metered(Protocol):
     usage: Usage
+
+
+def _held_to(canonical: JSON, offer: Candidate) -> JSON:
+    """The request as sent to `offer`: never allowed more output than was reserved for."""
+    if offer.injected_max_tokens is None:
+        return canonical
+    return {**canonical, "max_completion_tokens": offer.injected_max_tokens}
+
+
+def _overran(ctx: RequestContext, usage: Usage) -> bool:
+    """True once a provider reports more tokens than the request's reservation assumed."""
+    offer = ctx.offer
+    if offer is None:
+        return False
+    return usage.output_tokens > offer.max_output_tokens or (
+        usage.input_tokens > ctx.input_token_bound
+    )
+
+
+def _cost_headers(ctx: RequestContext) -> list[tuple[bytes, bytes]]:
+    """Price the answer (ctx.cost_nano) and return the headers that tell the client."""
+    assert ctx.offer is not None
+    ctx.cost_nano = actual_cost_nano(ctx.offer.price, ctx.usage)
+    headers = [(b"x-selixes-cost-usd", nano_to_usd(ctx.cost_nano).encode())]
+    hold = ctx.hold
+    if hold is not None and hold.room_nano is not None:
+        # The tightest budget's room once this request settles.
+        room = hold.room_nano + hold.reserved_nano - min(ctx.cost_nano, hold.reserved_nano)
+        headers.append((b"x-selixes-budget-remaining-usd", nano_to_usd(max(room, 0)).encode()))
+    return headers
 
 
 def _attempt(deployment: DeploymentEntry, outcome: str, started: float) -> Attempt:

@@ -1,0 +1,1 @@
+"""The budget engine: periods, Redis layout, and the admit/settle scripts around a request."""

@@ -1,0 +1,89 @@
+"""Build Lua scripts from the files in gateway/proxy/lua/ and run them by digest.
+
+A script is one or more .lua files concatenated in order: files of functions
+(sliding_window, token_bucket) first, then one file with the body that
+returns, so several operations can share the functions and still commit
+atomically in one call.
+
+SELIXES_REDIS_SCRIPT_FLAGS, when set, becomes the script's first line: Upstash
+runs a script under a global lock unless its shebang says
+`#!lua flags=allow-key-locking` (then only the KEYS are locked, which is why
+our scripts touch nothing else). Redis 7 refuses that flag and Redis 6 any
+shebang, so it is off by default. The value is either the whole line or just
+the flags (`allow-key-locking`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeAlias, cast
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
+
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+FLAGS_VARIABLE = "SELIXES_REDIS_SCRIPT_FLAGS"
+
+AsyncRedisClient: TypeAlias = aioredis.Redis | RedisCluster
+ScriptArg: TypeAlias = str | bytes | int
+# What a script returns: Lua numbers arrive as integers, strings as bytes, tables as lists.
+ScriptReply: TypeAlias = int | bytes | list["ScriptReply"] | None
+
+
+def script_flags_line() -> str:
+    """Return the shebang line SELIXES_REDIS_SCRIPT_FLAGS asks for, or "" for none."""
+    value = os.environ.get(FLAGS_VARIABLE, "").strip()
+    if not value or value.startswith("#!"):
+        return value
+    return f"#!lua flags={value}"
+
+
+def load_script(*names: str) -> str:
+    """Concatenate lua/<name>.lua files in order, after the flags line if one is set."""
+    if not names:
+        raise ValueError("load_script needs at least one file name")
+    parts = [script_flags_line()] if script_flags_line() else []
+    for name in names:
+        filename = name if name.endswith(".lua") else f"{name}.lua"
+        parts.append((LUA_DIR / filename).read_text())
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class LuaScript:
+    """A script's source and the SHA1 digest Redis knows it by."""
+
+    source: str
+    sha: str
+
+    @classmethod
+    def from_source(cls, source: str) -> LuaScript:
+        # SHA1 because that is the digest EVALSHA names scripts by, not for security.
+        return cls(source, hashlib.sha1(source.encode()).hexdigest())  # noqa: S324
+
+    @classmethod
+    def from_files(cls, *names: str) -> LuaScript:
+        """load_script(*names) with its digest."""
+        return cls.from_source(load_script(*names))
+
+
+async def run_script(
+    client: AsyncRedisClient,
+    script: LuaScript,
+    keys: Sequence[str],
+    args: Sequence[ScriptArg],
+) -> ScriptReply:
+    """Run `script` with EVALSHA; if the server does not have it cached, with EVAL."""
+    try:
+        reply = await client.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        # After a restart, failover or SCRIPT FLUSH. EVAL runs the script and
+        # caches it where it ran (on a cluster: the node owning the keys) in
+        # one round trip, where SCRIPT LOAD + EVALSHA would take two.
+        reply = await client.eval(script.source, len(keys), *keys, *args)
+    return cast(ScriptReply, reply)

@@ -1,0 +1,69 @@
+"""Which price applies to a deployment: its own override, else the table, else the org's default."""
+
+from __future__ import annotations
+
+import datetime
+
+from gateway.proxy.money import parse_usd, price_to_micro
+from gateway.proxy.pricing.model_price import ModelPrice
+from gateway.proxy.pricing.schema import MAX_PRICE_PER_MTOK
+from gateway.proxy.pricing.table import PriceTable
+from gateway.proxy.providers.base import MisconfiguredDeployment
+from gateway.proxy.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry
+
+
+def price_for(
+    deployment: DeploymentEntry,
+    defaults: BudgetDefaults | None,
+    table: PriceTable,
+    on: datetime.date | None = None,
+) -> ModelPrice | None:
+    """Return the price of a deployment on a UTC day (default today); None = unknown.
+
+    The caller refuses a request it cannot price (fail closed). Price a
+    request once, when it is admitted, and settle it with the same price.
+    """
+    known = table.lookup(deployment["provider"], deployment["model"], on)
+    override = deployment.get("price")
+    if override is not None:
+        # The override sets the prices; what the table knows of the model's limits still holds.
+        return _flat_price(
+            override,
+            f"Deployment {deployment['id']}",
+            max_output_tokens=known.max_output_tokens if known else None,
+            max_input_tokens=known.max_input_tokens if known else None,
+        )
+    if known is not None:
+        return known
+    if defaults is not None and defaults.get("default_price") is not None:
+        default = defaults["default_price"]
+        assert default is not None
+        return _flat_price(default, "The organization's default price")
+    return None
+
+
+def _flat_price(
+    entry: PriceEntry,
+    owner: str,
+    max_output_tokens: int | None = None,
+    max_input_tokens: int | None = None,
+) -> ModelPrice:
+    """Build a price from input and output rates alone.
+
+    Cached and cache-write tokens are billed at the input rate, reasoning at the output rate.
+    """
+    try:
+        input_ = price_to_micro(parse_usd(entry["input_per_mtok"], maximum=MAX_PRICE_PER_MTOK))
+        output = price_to_micro(parse_usd(entry["output_per_mtok"], maximum=MAX_PRICE_PER_MTOK))
+    except (KeyError, TypeError, ValueError) as e:
+        # web validates prices before publishing them; a bad one here is a broken snapshot.
+        raise MisconfiguredDeployment(f"{owner} has an invalid price: {e}") from e
+    return ModelPrice(
+        input=input_,
+        cached_input=input_,
+        cache_write=input_,
+        output=output,
+        reasoning=output,
+        max_output_tokens=max_output_tokens,
+        max_input_tokens=max_input_tokens,
+    )

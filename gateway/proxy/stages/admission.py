@@ -1,0 +1,175 @@
+"""Admission stage: price the candidates, then rate limits and budget reservation in one Redis call.
+
+For each candidate deployment the worst case is priced: its price (route
+override, then the pricing table, then the org's default price; a model with
+no price is never served) times the input token bound plus the max output
+tokens. Per-request caps drop (or, if they block, refuse) candidates above
+them. Then lua/admit.lua takes the rate limits and reserves in every budget
+counter for the first candidate all counters can cover: 429, 402 or go.
+
+DESIGN.md draws limits and budget as two stages; they are one here because
+the issue's speed target allows one Redis round trip for both, and because a
+request the budget refuses must not be counted by the limits either.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import redis.exceptions
+
+from gateway.proxy.budget import engine
+from gateway.proxy.budget.engine import Admitted, Candidate, Exhausted, Hold, NotReady
+from gateway.proxy.budget.input_bound import (
+    input_token_bound,
+    max_output_tokens,
+    requested_max_output_tokens,
+)
+from gateway.proxy.budget.plan import PlanCache
+from gateway.proxy.context import RequestContext
+from gateway.proxy.errors import BudgetExceeded, InvalidRequest, RateLimited, ServiceUnavailable
+from gateway.proxy.http import ASGIApp, Receive, Scope, Send
+from gateway.proxy.limits import Rejection, limit_plan
+from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.money import nano_to_usd
+from gateway.proxy.pricing import PriceTable, price_for
+from gateway.proxy.pricing.model_price import worst_case_cost_nano
+from gateway.proxy.snapshot import BudgetEntry
+
+# The output limit of a model no price list knows (self-hosted), when neither the
+# request nor the org sets one; enforced upstream like any other limit.
+UNKNOWN_MODEL_MAX_OUTPUT = 4096
+
+
+class PriceUnknown(InvalidRequest):
+    code = "price_unknown"
+
+
+class AdmissionStage:
+    def __init__(
+        self, app: ASGIApp, client: AsyncRedisClient, prices: PriceTable, reservation_ttl_s: float
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.prices = prices
+        self.reservation_ttl_ms = int(reservation_ttl_s * 1000)
+        self.plans = PlanCache()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx: RequestContext = scope["state"]["ctx"]
+        if ctx.operation:
+            await self._admit(ctx)
+        await self.app(scope, receive, send)
+
+    def _candidates(self, ctx: RequestContext) -> list[Candidate]:
+        assert ctx.tenant is not None
+        defaults = ctx.tenant.get("budget_defaults")
+        bound = input_token_bound(ctx.payload, ctx.dialect, ctx.operation)
+        ctx.input_token_bound = bound
+        requested = requested_max_output_tokens(ctx.payload, ctx.dialect)
+        offers: list[Candidate] = []
+        unpriced: list[str] = []
+        for deployment in ctx.candidates:
+            price = price_for(deployment, defaults, self.prices)
+            if price is None:
+                unpriced.append(f"{deployment['provider']}/{deployment['model']}")
+                continue
+            payload, injected = ctx.payload, None
+            if ctx.operation == "chat" and requested is None:
+                # The request sets no limit: hold it to the org's default, else the
+                # model's maximum, else UNKNOWN_MODEL_MAX_OUTPUT, written into the
+                # upstream request so the reservation is a true bound.
+                injected = (
+                    (defaults or {}).get("default_max_output_tokens")
+                    or price.max_output_tokens
+                    or UNKNOWN_MODEL_MAX_OUTPUT
+                )
+                payload = {**payload, "max_tokens": injected}
+            output = max_output_tokens(payload, ctx.dialect, ctx.operation, defaults, price)
+            assert output is not None  # a limit is set by now
+            worst = worst_case_cost_nano(price, bound, output)
+            offers.append(Candidate(deployment, price, output, worst, injected))
+        if not offers:
+            # Fail closed: a request whose cost cannot be known is never sent.
+            raise PriceUnknown(
+                f"No price is known for {', '.join(unpriced)}. Give the route's deployment a"
+                " price, or set the organization's default price.",
+            )
+        return offers
+
+    async def _admit(self, ctx: RequestContext) -> None:
+        assert ctx.tenant is not None and ctx.key is not None
+        budgets = self.plans.plan(ctx.tenant, ctx.key, datetime.fromtimestamp(ctx.arrived_at, UTC))
+        offers = _within_caps(self._candidates(ctx), budgets.caps)
+        limits = limit_plan(ctx.tenant, ctx.key)
+        ctx.offers = offers
+        if not budgets.counters and not limits:
+            ctx.offer = offers[0]
+            return
+        tokens = ctx.input_token_bound
+        hold = Hold(
+            org_id=ctx.tenant["org_id"],
+            request_id=ctx.request_id,
+            counters=budgets.counters,
+            token_limits=[limit for limit in limits if limit.kind == "tpm"],
+            tokens_taken=tokens,
+        )
+        now_ms = int(time.time() * 1000)
+        try:
+            outcome = await engine.admit(
+                self.client, hold, limits, offers, now_ms, now_ms + self.reservation_ttl_ms
+            )
+        except redis.exceptions.RedisError as e:
+            # Fail closed: there is no switch that serves a budgeted request unchecked.
+            raise ServiceUnavailable(
+                "The gateway cannot check budgets and rate limits right now; retry shortly.",
+                code="budget_store_unavailable",
+            ) from e
+        if isinstance(outcome, Rejection):
+            raise RateLimited(
+                f"Rate limit of {outcome.limit.limit} {_unit(outcome.limit.kind)} per minute"
+                f" for this {outcome.limit.scope} reached.",
+                outcome.retry_after_s,
+            )
+        if isinstance(outcome, Exhausted):
+            raise _exhausted(outcome.counter.budget, offers[outcome.candidate_index])
+        if isinstance(outcome, NotReady):
+            raise ServiceUnavailable(
+                "Budget counters are being restored; retry in a second.",
+                code="budget_counters_rebuilding",
+            )
+        assert isinstance(outcome, Admitted)
+        ctx.hold = hold
+        ctx.offers = offers[outcome.index :]
+        ctx.offer = ctx.offers[0]
+
+
+def _within_caps(offers: list[Candidate], caps: list[BudgetEntry]) -> list[Candidate]:
+    """Drop candidates above a per-request cap; refuse if a blocking cap is passed first."""
+    if not caps:
+        return offers
+    kept: list[Candidate] = []
+    for offer in offers:
+        above = [cap for cap in caps if offer.worst_case_nano > cap["limit_nano"]]
+        if not above:
+            kept.append(offer)
+            continue
+        if any(cap["on_exhausted"] == "block" for cap in above):
+            raise _exhausted(above[0], offer)
+    if not kept:
+        raise _exhausted(caps[0], offers[-1])
+    return kept
+
+
+def _exhausted(budget: BudgetEntry, offer: Candidate) -> BudgetExceeded:
+    period = "per request" if budget["period"] == "request" else f"per {budget['period']}"
+    return BudgetExceeded(
+        f"The {budget['scope']} budget of {nano_to_usd(budget['limit_nano'])} USD {period}"
+        f" cannot cover this request (up to {nano_to_usd(offer.worst_case_nano)} USD"
+        f" on {offer.deployment['model']}).",
+    )
+
+
+def _unit(kind: str) -> str:
+    return "requests" if kind == "rpm" else "tokens"
