@@ -3,8 +3,9 @@
 Rows, each for BENCH_SECONDS at BENCH_CONNECTIONS concurrent connections:
 the mock called directly, then the same request through the proxy (record,
 auth, route, admission, upstream stages, usage event), then with the full
-policy of budgets (twelve, on org, project and key) and RPM/TPM limits, which
-adds the admission script and the settlement; non-streamed and streamed.
+policy of budgets (org per month, project per day, key in total and per
+request) and the key's RPM/TPM limits, which adds the admission script and
+the settlement; non-streamed and streamed.
 Then the same at a steady BENCH_PACED_RPS, below saturation, where latency is
 what the proxy adds to one request rather than queueing; and resident memory
 per proxy process. Numbers on shared 2-core machines are noisy (the
@@ -117,11 +118,11 @@ def _manage(*args: str) -> str:
     return done.stdout
 
 
-# Run in `manage.py shell`: budgets on every scope of the policy key (org, team-less
-# project, owner, key; day, month, total, per request) and its RPM/TPM limits, all
-# far above what a bench run spends, so every request reserves and settles.
+# Run in `manage.py shell`: the policy key's org spends under a monthly org
+# budget, a daily project budget, a total key budget and a per-request cap,
+# and the key has RPM and TPM limits; all far above what a bench run spends,
+# so every request takes its limits, reserves in three counters and settles.
 POLICY = """
-import uuid
 from budgets import actions
 from budgets.specs import BudgetSpec, RateLimits
 from tenants.audit import Actor
@@ -129,13 +130,13 @@ from tenants.errors import Conflict
 from tenants.models import ApiKey
 key = ApiKey.objects.select_related("org").get(prefix="{prefix}")
 actor = Actor.system("make bench")
-for scope, scope_id in (("org", key.org_id), ("project", key.project_id), ("key", key.id)):
-    for period in ("day", "month", "total", "request"):
-        spec = BudgetSpec(scope, scope_id, 10**15, period, "block")
-        try:
-            actions.create_budget(key.org, spec, actor)
-        except Conflict:  # an earlier run's key had the same org and project
-            pass
+wanted = (("org", key.org_id, "month"), ("project", key.project_id, "day"),
+          ("key", key.id, "total"), ("key", key.id, "request"))
+for scope, scope_id, period in wanted:
+    try:
+        actions.create_budget(key.org, BudgetSpec(scope, scope_id, 10**15, period), actor)
+    except Conflict:  # an earlier run's key had the same org and project
+        pass
 actions.set_key_rate_limits(key, RateLimits(10**6, 10**9), actor)
 """
 

@@ -16,9 +16,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from django.core.management import CommandError, call_command
 
 from budgets.ledger import rebuild_lost_counters, reconcile
 from budgets.models import LedgerEntry
+from gateway.proxy.budget import layout
 from observability.drain import drain_usage_stream
 from tenants.snapshots import publish_snapshot
 from tests.conftest import Persona
@@ -209,6 +211,11 @@ def test_the_ledger_holds_every_settlement_and_rebuilds_lost_counters(
     assert sorted(e.cost_nano for e in entries) == [10_000_000] * 3
     assert all(e.windows and e.windows[0].startswith(budget["id"]) for e in entries)
     assert reconcile() == []
+    counter = layout.counter_key_of(str(alice.org.id), entries[0].windows[0])
+    redis_client.hincrby(counter, "spent", 7)  # drift, as a lost settlement would leave
+    with pytest.raises(CommandError, match="1 budget counters differ"):
+        call_command("budget_reconcile")
+    redis_client.hincrby(counter, "spent", -7)
 
     redis_client.flushdb()  # Redis lost everything
     publish_snapshot(str(alice.org.id))  # beat republishes snapshots (tenants.tasks)

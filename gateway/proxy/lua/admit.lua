@@ -50,12 +50,18 @@ if limited ~= 0 then
   return {'limited', limited, retry}
 end
 
+-- What each counter holds, read once for every candidate.
+local used = {}
+for i = 1, n_counters do
+  used[i] = budget_used(KEYS[first_counter_key + i - 1])
+end
+
 -- The first candidate every counter can cover, unless a blocking one cannot.
 local chosen, refused_by, refused_at = 0, 0, 0
 for c, amount in ipairs(amounts) do
   local fits = true
   for i, counter in ipairs(counters) do
-    if budget_room(KEYS[first_counter_key + i - 1], counter[1], amount) < 0 then
+    if used[i] + amount > counter[1] then
       -- A blocking budget refuses even where another one would fall back.
       if counter[3] == 1 then
         return {'exhausted', i, c}
@@ -83,7 +89,7 @@ if n_counters > 0 then
   for i, counter in ipairs(counters) do
     local key = KEYS[first_counter_key + i - 1]
     budget_reserve(key, amount, counter[2])
-    local room = budget_room(key, counter[1], 0)
+    local room = counter[1] - used[i] - amount
     if tightest == -1 or room < tightest then
       tightest = room
     end

@@ -15,9 +15,10 @@ local function budget_field(key, name)
   return tonumber(redis.call('HGET', key, name) or '0') or 0
 end
 
--- Room left in a counter once `amount` more were reserved (negative = does not fit).
-local function budget_room(key, limit, amount)
-  return limit - budget_field(key, 'spent') - budget_field(key, 'reserved') - amount
+-- What a counter holds: spent plus reserved, in one read.
+local function budget_used(key)
+  local fields = redis.call('HMGET', key, 'spent', 'reserved')
+  return (tonumber(fields[1]) or 0) + (tonumber(fields[2]) or 0)
 end
 
 -- Move `amount` into a counter's reservations; `expire_at_ms` 0 = keep forever.

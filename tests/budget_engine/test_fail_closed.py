@@ -1,0 +1,54 @@
+"""Without Redis, a budgeted request is refused (503), never served unchecked."""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.proxy.context import RequestContext
+from gateway.proxy.errors import ServiceUnavailable
+from gateway.proxy.http import Message
+from gateway.proxy.pricing import price_table
+from gateway.proxy.stages.admission import AdmissionStage
+from tests.budget_engine.test_scripts import budget, key_entry, tenant
+from tests.servers import free_port
+
+
+async def test_budgeted_requests_fail_closed_when_redis_is_unreachable() -> None:
+    served: list[str] = []
+
+    async def upstream(scope: dict[str, object], receive: object, send: object) -> None:
+        served.append("sent upstream")
+
+    unreachable = aioredis.Redis(port=free_port(), socket_connect_timeout=0.5)
+    stage = AdmissionStage(upstream, unreachable, price_table(), 60)
+    ctx = RequestContext(request_id="r1", method="POST", path="/v1/chat/completions")
+    ctx.tenant = tenant(budget("b", 10**9))
+    ctx.key = key_entry()
+    ctx.operation, ctx.dialect = "chat", "openai"
+    ctx.payload = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    deployment = {
+        "id": "m#0",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "api_base": None,
+        "api_version": None,
+        "provider_key_id": None,
+        "weight": 1,
+        "quality": None,
+        "price": None,
+        "timeout_s": 60.0,
+        "connect_timeout_s": 5.0,
+    }
+    ctx.candidates = [deployment]  # type: ignore[list-item]
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        return None
+
+    with pytest.raises(ServiceUnavailable, match="cannot check budgets"):
+        await stage({"state": {"ctx": ctx}}, receive, send)
+    assert served == []
+    await unreachable.aclose()
