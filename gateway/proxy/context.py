@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ class RequestContext:
     candidates: list[DeploymentEntry] = field(default_factory=list)
     # admission: the priced candidates still to try, the one being tried, and
     # what the request holds in Redis (None: no budget or limit applied)
-    input_token_bound: int = 0
+    input_token_bound: int = sys.maxsize  # set when a budget or token limit applies
     offers: list[Candidate] = field(default_factory=list)
     offer: Candidate | None = None
     hold: Hold | None = None

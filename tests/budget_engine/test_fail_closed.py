@@ -7,7 +7,7 @@ import redis.asyncio as aioredis
 
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import ServiceUnavailable
-from gateway.proxy.http import Message
+from gateway.proxy.http import Message, Receive, Scope, Send
 from gateway.proxy.pricing import price_table
 from gateway.proxy.stages.admission import AdmissionStage
 from tests.budget_engine.test_scripts import budget, key_entry, tenant
@@ -17,7 +17,7 @@ from tests.servers import free_port
 async def test_budgeted_requests_fail_closed_when_redis_is_unreachable() -> None:
     served: list[str] = []
 
-    async def upstream(scope: dict[str, object], receive: object, send: object) -> None:
+    async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
         served.append("sent upstream")
 
     unreachable = aioredis.Redis(port=free_port(), socket_connect_timeout=0.5)

@@ -114,12 +114,15 @@ def test_a_stream_carries_its_cost_in_its_last_comment_line(gateway: Gateway) ->
 
 
 def test_without_a_max_tokens_the_upstream_request_is_held_to_what_was_reserved(
-    gateway: Gateway,
+    gateway: Gateway, alice: Persona
 ) -> None:
     gateway.route("chat", priced(gateway, "mock-chunks-30"))
-    gateway.openai().chat.completions.create(
-        model="chat", messages=[{"role": "user", "content": "no limit given"}]
-    )
+    messages = [{"role": "user", "content": "no limit given"}]
+    gateway.openai().chat.completions.create(model="chat", messages=messages)
+    # No budget: nothing is reserved, and the request goes as written.
+    assert "max_tokens" not in gateway.recorded()["last"]["body"]
+    add_budget(gateway, alice, "100")
+    gateway.openai().chat.completions.create(model="chat", messages=messages)
     # An unknown model's maximum: the documented 4096, sent as the provider's max_tokens.
     assert gateway.recorded()["last"]["body"]["max_tokens"] == 4096
 

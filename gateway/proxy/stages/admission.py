@@ -14,6 +14,7 @@ request the budget refuses must not be counted by the limits either.
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -40,6 +41,8 @@ from gateway.proxy.snapshot import BudgetEntry
 # The output limit of a model no price list knows (self-hosted), when neither the
 # request nor the org sets one; enforced upstream like any other limit.
 UNKNOWN_MODEL_MAX_OUTPUT = 4096
+# No reservation, no bound: such a request is never cut for its size.
+UNBOUNDED = sys.maxsize
 
 
 class PriceUnknown(InvalidRequest):
@@ -62,11 +65,10 @@ class AdmissionStage:
             await self._admit(ctx)
         await self.app(scope, receive, send)
 
-    def _candidates(self, ctx: RequestContext) -> list[Candidate]:
+    def _candidates(self, ctx: RequestContext, budgeted: bool) -> list[Candidate]:
+        """Price each deployment; under a budget, also its worst case and output limit."""
         assert ctx.tenant is not None
         defaults = ctx.tenant.get("budget_defaults")
-        bound = input_token_bound(ctx.payload, ctx.dialect, ctx.operation)
-        ctx.input_token_bound = bound
         requested = requested_max_output_tokens(ctx.payload, ctx.dialect)
         offers: list[Candidate] = []
         unpriced: list[str] = []
@@ -74,6 +76,10 @@ class AdmissionStage:
             price = price_for(deployment, defaults, self.prices)
             if price is None:
                 unpriced.append(f"{deployment['provider']}/{deployment['model']}")
+                continue
+            if not budgeted:
+                # Nothing to reserve: the request goes as the client wrote it.
+                offers.append(Candidate(deployment, price, UNBOUNDED, 0))
                 continue
             payload, injected = ctx.payload, None
             if ctx.operation == "chat" and requested is None:
@@ -88,7 +94,7 @@ class AdmissionStage:
                 payload = {**payload, "max_tokens": injected}
             output = max_output_tokens(payload, ctx.dialect, ctx.operation, defaults, price)
             assert output is not None  # a limit is set by now
-            worst = worst_case_cost_nano(price, bound, output)
+            worst = worst_case_cost_nano(price, ctx.input_token_bound, output)
             offers.append(Candidate(deployment, price, output, worst, injected))
         if not offers:
             # Fail closed: a request whose cost cannot be known is never sent.
@@ -101,8 +107,10 @@ class AdmissionStage:
     async def _admit(self, ctx: RequestContext) -> None:
         assert ctx.tenant is not None and ctx.key is not None
         budgets = self.plans.plan(ctx.tenant, ctx.key, datetime.fromtimestamp(ctx.arrived_at, UTC))
-        offers = _within_caps(self._candidates(ctx), budgets.caps)
         limits = limit_plan(ctx.tenant, ctx.key)
+        if budgets or limits:  # token limits take the prompt's bound too
+            ctx.input_token_bound = input_token_bound(ctx.payload, ctx.dialect, ctx.operation)
+        offers = _within_caps(self._candidates(ctx, bool(budgets)), budgets.caps)
         ctx.offers = offers
         if not budgets.counters and not limits:
             ctx.offer = offers[0]
