@@ -16,6 +16,7 @@ from gateway.proxy.budget.plan import budget_plan
 from gateway.proxy.limits import Rejection, limit_plan
 from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, run_script
 from gateway.proxy.pricing.model_price import ModelPrice
+from gateway.proxy.providers.base import Usage
 from gateway.proxy.snapshot import BudgetEntry, DeploymentEntry, KeyEntry, Snapshot
 from tests.limits.conftest import cluster_client, lua_client, redis_cluster, standalone_client
 
@@ -274,3 +275,12 @@ async def test_spent_never_passes_the_limit(
         await settle(standalone_client, hold, 10**9)
     state = await counter(standalone_client, snapshot)
     assert state.get("reserved", 0) == 0 and state.get("spent", 0) <= limit
+
+
+def test_an_answer_of_unknown_usage_costs_its_worst_case() -> None:
+    candidate = offer(5000)
+    assert candidate.cost_of(Usage(input_tokens=0, output_tokens=3)) == 3000
+    # The client left before the final usage report: the provider billed on.
+    assert candidate.cost_of(Usage(input_tokens=0, output_tokens=3), complete=False) == 5000
+    # A provider that reports no usage at all (Gemini's embeddings).
+    assert candidate.cost_of(Usage()) == 5000

@@ -18,7 +18,8 @@ from gateway.proxy.budget import layout
 from gateway.proxy.budget.plan import Counter
 from gateway.proxy.limits import Limit, Rejection, decode_rejection, encode_plan
 from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, ScriptArg, run_script
-from gateway.proxy.pricing.model_price import ModelPrice
+from gateway.proxy.pricing.model_price import ModelPrice, actual_cost_nano
+from gateway.proxy.providers.base import Usage
 from gateway.proxy.snapshot import DeploymentEntry
 
 
@@ -45,6 +46,19 @@ class Candidate:
     # The per-choice output limit to write into the upstream request, when the
     # client set none (None: the client's own limit stands).
     injected_max_tokens: int | None = None
+
+    def cost_of(self, usage: Usage, complete: bool = True) -> int:
+        """What an answer with this usage costs, in nano-USD.
+
+        An answer whose usage is unknown costs its worst case: the client left
+        before the provider's final usage report (the provider bills what it
+        generated until it noticed), or the provider reports none at all
+        (Gemini's embeddings).
+        """
+        cost = actual_cost_nano(self.price, usage)
+        if not complete or usage.input_tokens + usage.output_tokens == 0:
+            return max(cost, self.worst_case_nano)
+        return cost
 
 
 @dataclass

@@ -15,7 +15,6 @@ from gateway.proxy.budget.engine import ScriptCall, settle_call
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import HeadersTooLarge, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
-from gateway.proxy.pricing.model_price import actual_cost_nano
 from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
@@ -66,17 +65,9 @@ class RecordStage:
 
 
 def _priced(ctx: RequestContext) -> RequestContext:
-    """Price an answer the upstream stage could not finish pricing.
-
-    A client that left mid-answer leaves its usage unknown (providers report
-    it at the end) while the provider bills what it generated until it
-    noticed: such a request costs its worst case, what it reserved.
-    """
-    offer = ctx.offer
-    if ctx.cost_nano is None and ctx.deployment is not None and offer is not None:
-        ctx.cost_nano = actual_cost_nano(offer.price, ctx.usage)
-        if ctx.client_disconnected:
-            ctx.cost_nano = max(ctx.cost_nano, offer.worst_case_nano)
+    """Price an answer the upstream stage could not finish pricing (the client left)."""
+    if ctx.cost_nano is None and ctx.deployment is not None and ctx.offer is not None:
+        ctx.cost_nano = ctx.offer.cost_of(ctx.usage, complete=not ctx.client_disconnected)
     return ctx
 
 

@@ -28,7 +28,6 @@ from gateway.proxy.http import JSON_CONTENT_TYPE, Message, Receive, Scope, Send,
 from gateway.proxy.keyring import Keyring, MissingProviderKey
 from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.money import nano_to_usd
-from gateway.proxy.pricing.model_price import actual_cost_nano
 from gateway.proxy.providers import adapter_for, native_adapter_for
 from gateway.proxy.providers.base import (
     MisconfiguredDeployment,
@@ -443,7 +442,7 @@ def _overran(ctx: RequestContext, usage: Usage) -> bool:
 def _cost_headers(ctx: RequestContext) -> list[tuple[bytes, bytes]]:
     """Price the answer (ctx.cost_nano) and return the headers that tell the client."""
     assert ctx.offer is not None
-    ctx.cost_nano = actual_cost_nano(ctx.offer.price, ctx.usage)
+    ctx.cost_nano = ctx.offer.cost_of(ctx.usage)
     headers = [(b"x-selixes-cost-usd", nano_to_usd(ctx.cost_nano).encode())]
     hold = ctx.hold
     if hold is not None and hold.room_nano is not None:
