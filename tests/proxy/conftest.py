@@ -24,18 +24,24 @@ from tests.mock_provider.conftest import mock_url  # noqa: F401  # shared fixtur
 from tests.servers import free_port, serving
 
 
-@pytest.fixture(scope="session")
-def proxy_url() -> Iterator[str]:
-    port = free_port()
-    env = {
+def proxy_env(**extra: str) -> dict[str, str]:
+    """A proxy process's environment: the test Redis and secrets, plus `extra`."""
+    return {
         **os.environ,
         "REDIS_URL": settings.REDIS_URL,
         "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
         "SELIXES_MASTER_KEYS": settings.SELIXES_MASTER_KEYS,
         # The mock provider listens on loopback, as vLLM or Ollama would.
         "SELIXES_PRIVATE_UPSTREAMS": "allow",
+        **extra,
     }
-    with serving(uvicorn_command("gateway.proxy.asgi:app", port), port, env, "proxy") as url:
+
+
+@pytest.fixture(scope="session")
+def proxy_url() -> Iterator[str]:
+    port = free_port()
+    command = uvicorn_command("gateway.proxy.asgi:app", port)
+    with serving(command, port, proxy_env(), "proxy") as url:
         yield url
 
 

@@ -8,7 +8,6 @@ actual alike, and a budget of 1 USD covers exactly 100 of them.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from django.conf import settings
 
 from budgets.ledger import reap_expired
 from budgets.models import LedgerEntry, LedgerKind
@@ -25,23 +23,12 @@ from gateway.proxy.budget import layout
 from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream
 from tests.conftest import Persona
-from tests.proxy.conftest import Gateway
+from tests.proxy.conftest import Gateway, proxy_env
 from tests.proxy.test_budgets import OUTPUT_ONLY, add_budget, budget_state
 from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SERVED_LIMIT = 100
-
-
-def proxy_env(**extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "REDIS_URL": settings.REDIS_URL,
-        "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
-        "SELIXES_MASTER_KEYS": settings.SELIXES_MASTER_KEYS,
-        "SELIXES_PRIVATE_UPSTREAMS": "allow",
-        **extra,
-    }
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -13,10 +12,12 @@ import httpx
 import openai
 import pytest
 
+from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona
-from tests.proxy.conftest import PROVIDER_KEY, Gateway
+from tests.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
+from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -283,20 +284,10 @@ def test_every_request_lands_in_the_request_log_without_text(gateway: Gateway) -
 @pytest.fixture(scope="module")
 def guarded_proxy_url() -> Iterator[str]:
     """A proxy with the default SELIXES_PRIVATE_UPSTREAMS=deny (the managed cloud's setting)."""
-    from django.conf import settings
-
-    from infra.run import uvicorn_command
-    from tests.servers import free_port, serving
-
     port = free_port()
-    env = {
-        **os.environ,
-        "REDIS_URL": settings.REDIS_URL,
-        "SELIXES_HASH_KEY": settings.SELIXES_HASH_KEY,
-        "SELIXES_MASTER_KEYS": settings.SELIXES_MASTER_KEYS,
-        "SELIXES_PRIVATE_UPSTREAMS": "deny",
-    }
-    with serving(uvicorn_command("gateway.proxy.asgi:app", port), port, env, "proxy") as url:
+    command = uvicorn_command("gateway.proxy.asgi:app", port)
+    env = proxy_env(SELIXES_PRIVATE_UPSTREAMS="deny")
+    with serving(command, port, env, "proxy") as url:
         yield url
 
 
