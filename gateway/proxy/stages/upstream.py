@@ -409,6 +409,7 @@ class UpstreamStage:
             ctx.usage = meter.usage
         # CONTRACT.md section 5: a stream's cost travels in its last SSE comment line.
         cost = dict(_cost_headers(ctx))[b"x-selixes-cost-usd"]
+        await begin()  # a provider may close a stream without sending anything
         await send(
             {
                 "type": "http.response.body",
