@@ -1,0 +1,66 @@
+"""Findings and the rule that turns overlapping findings into one span each.
+
+Overlap rule: when two findings share at least one character, keep one:
+1. the more specific entity type wins (`SPECIFICITY`, highest first):
+   checksum- or structure-validated types (email, IBAN, card, crypto, EU
+   IDs, SSN/ITIN, IP) beat phone numbers, which beat the context-only US
+   passport and driver's licence numbers;
+2. between equally specific findings, the longer one wins;
+3. then the earlier one.
+Candidates are accepted greedily in that order, each only if it overlaps
+nothing accepted before, and the result is sorted by start. Adjacent spans
+(one ends where the next starts) do not overlap.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+SPECIFICITY: dict[str, int] = {
+    "EMAIL_ADDRESS": 100,
+    "IBAN": 95,
+    "CREDIT_CARD": 90,
+    "CRYPTO": 85,
+    "EU_NATIONAL_ID": 80,
+    "US_SSN": 75,
+    "US_ITIN": 75,
+    "IP_ADDRESS": 70,
+    "PHONE_NUMBER": 50,
+    "US_PASSPORT": 30,
+    "US_DRIVER_LICENSE": 20,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected entity: its type, its [start, end) span and who found it."""
+
+    entity: str
+    start: int
+    end: int
+    detector: str
+
+
+def _rank(finding: Finding) -> tuple[int, int, int]:
+    return (-SPECIFICITY.get(finding.entity, 0), finding.start - finding.end, finding.start)
+
+
+def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
+    """Keep one finding per overlapping group (see the module docstring)."""
+    starts: list[int] = []
+    kept: list[Finding] = []
+    for finding in sorted(findings, key=_rank):
+        if finding.start >= finding.end:
+            continue
+        index = bisect.bisect_right(starts, finding.start)
+        # Kept spans never overlap each other, so only the neighbours on
+        # either side of the insertion point can overlap this one.
+        if index > 0 and kept[index - 1].end > finding.start:
+            continue
+        if index < len(kept) and kept[index].start < finding.end:
+            continue
+        starts.insert(index, finding.start)
+        kept.insert(index, finding)
+    return kept
