@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: run test check lint format typecheck migrations-check bench lock clean wipe
+.PHONY: run test check lint format typecheck migrations-check bench pii-eval lock clean wipe
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ check: lint typecheck migrations-check test
 
 bench: $(STAMP)
 	@$(PY) -m tests.benchmarks.run
+
+# PII detection quality and speed on the committed corpus (tests/pii_eval).
+pii-eval: $(STAMP)
+	@$(PY) -m tests.pii_eval.run
 
 # Re-pin the whole dependency tree after editing pyproject.toml.
 lock: $(STAMP)
