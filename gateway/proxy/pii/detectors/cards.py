@@ -9,10 +9,12 @@ from gateway.proxy.pii.detectors._common import luhn_valid
 from gateway.proxy.pii.spans import Finding
 
 # A run of at least 13 digits in groups joined by single spaces or dashes,
-# not touching a letter or digit. Each repetition consumes exactly one digit, so the match
-# is linear; the run is then cut into card-sized windows in Python.
-_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])[0-9](?:[ -]?[0-9]){12,}(?![A-Za-z0-9])")
+# not touching a letter or digit, nor after a `+` (an E.164 phone number).
+# Each repetition consumes exactly one digit, so the match is linear; the
+# run is then cut into card-sized windows in Python.
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9+])[0-9](?:[ -]?[0-9]){12,}(?![A-Za-z0-9])")
 _GROUP = re.compile(r"[0-9]+")
+_VISA13_GROUPS = (4, 3, 3, 3)
 
 # (prefix low, prefix high, allowed lengths), prefixes compared on as many
 # leading digits as the bounds have.
@@ -52,20 +54,27 @@ def is_card_number(digits: str) -> bool:
     return False
 
 
+def _is_visa13_layout(lengths: list[int]) -> bool:
+    """Tell whether group lengths so far are a prefix of the 4-3-3-3 layout."""
+    return tuple(lengths) == _VISA13_GROUPS[: len(lengths)]
+
+
 def detect_cards(text: str) -> Iterator[Finding]:
     """Yield Luhn-valid card numbers of known brands, plain or grouped."""
     for run in _DIGIT_RUN.finditer(text):
         raw = run.group()
         groups = [(group.start(), group.end()) for group in _GROUP.finditer(raw)]
-        # Printed cards are grouped 4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3 or not at
-        # all, with one kind of separator: a group shorter than 4 can only end
-        # a card and a change of separator ends the window, and the windows
+        # Printed cards are grouped 4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3, 4-3-3-3
+        # (13-digit Visa) or not at all, with one kind of separator: a group
+        # shorter than 4 can only end a card, unless it is one of the threes
+        # of 4-3-3-3, and a change of separator ends the window; the windows
         # tried per start are bounded by 19 digits.
         first = 0
         while first < len(groups):
             found = None
             digits = ""
             separator = None
+            lengths: list[int] = []
             for last in range(first, len(groups)):
                 start, end = groups[last]
                 if len(digits) + end - start > 19:
@@ -75,11 +84,12 @@ def detect_cards(text: str) -> Iterator[Finding]:
                         separator = raw[start - 1]
                     elif raw[start - 1] != separator:
                         break
+                if lengths and min(lengths) < 4 and not _is_visa13_layout([*lengths, end - start]):
+                    break
+                lengths.append(end - start)
                 digits += raw[start:end]
                 if len(digits) >= 13 and end - start >= 3 and is_card_number(digits):
                     found = last
-                if end - start < 4:
-                    break
             if found is None:
                 first += 1
                 continue

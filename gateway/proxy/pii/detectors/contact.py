@@ -25,8 +25,10 @@ DEFAULT_PHONE_REGION = "US"
 # needs at least six digits close together.
 _PHONE_HINT = re.compile(r"[0-9](?:[^0-9\n]{0,3}[0-9]){5}", re.ASCII)
 # Shapes that are never phone numbers but cost phonenumbers a full parse
-# each: UUIDs and hex digests, ISO dates, clock times, amounts with decimals.
+# each: UUIDs and hex digests, ISO dates, clock times, amounts with decimals,
+# and ids whose digits hang off a letter prefix by a dash (ORD-2026-075135).
 _NOT_A_PHONE = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2,}-[0-9]+(?:-[0-9]+)*(?![0-9])|"
     r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"|(?<![A-Za-z0-9])[0-9A-Fa-f]{24,}(?![A-Za-z0-9])"
     r"|(?<![0-9])[12][0-9]{3}-[01][0-9]-[0-3][0-9](?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9])?)?"
@@ -39,10 +41,20 @@ _NOT_A_PHONE = re.compile(
 _PHONE_MAX_TRIES = 65535
 
 
+# A `key=` at the front of a local part: `=` is legal in a local part, so the
+# pattern takes "user=a@b.com" whole, but in key=value text it is the key.
+_KEY_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*=", re.ASCII)
+
+
 def detect_emails(text: str) -> Iterator[Finding]:
-    """Yield RFC-reasonable email addresses."""
+    """Yield RFC-reasonable email addresses, without a `key=` in front."""
     for match in _EMAIL.finditer(text):
-        yield Finding("EMAIL_ADDRESS", match.start(), match.end(), "email_pattern")
+        start = match.start()
+        at = text.index("@", start)
+        key = _KEY_PREFIX.match(text, start, at)
+        if key is not None and key.end() < at:
+            start = key.end()
+        yield Finding("EMAIL_ADDRESS", start, match.end(), "email_pattern")
 
 
 def detect_phone_numbers(text: str) -> Iterator[Finding]:
@@ -56,4 +68,9 @@ def detect_phone_numbers(text: str) -> Iterator[Finding]:
         max_tries=_PHONE_MAX_TRIES,
     )
     for match in matcher:
-        yield Finding("PHONE_NUMBER", match.start, match.end, "phonenumbers")
+        start = match.start
+        # phonenumbers keeps an opening bracket without its closing one:
+        # "(+1 201-541-8575)" gives "(+1 201-541-8575"; "(201) 555-0100" stays.
+        if text[start] == "(" and ")" not in match.raw_string:
+            start += 1
+        yield Finding("PHONE_NUMBER", start, match.end, "phonenumbers")

@@ -76,25 +76,27 @@ _NATIONAL_IDS: tuple[_NationalId, ...] = (
         "be.nn",
         _pattern(r"[0-9]{11}"),
         be_nn.is_valid,
-        re.compile(r"(?i)\b(?:rijksregister\w*|registre\s+national|national\s+number|nn)\b"),
+        re.compile(r"(?i)\b(?:rijksregister\w*|registre\s+national|national\s+(?:number|id)|nn)\b"),
     ),
     _NationalId(
         "de.idnr",
         _pattern(r"[0-9]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}"),
         de_idnr.is_valid,
-        re.compile(r"(?i)\b(?:steuer\s*-?\s*id\w*|idnr|identifikationsnummer|tin|tax\s+id\w*)\b"),
+        re.compile(
+            r"(?i)\b(?:steuer\s*-?\s*id\w*|idnr|identifikationsnummer|tin|tax\s+id\w*|national\s+id)\b"
+        ),
     ),
     _NationalId(
         "nl.bsn",
         _pattern(r"[0-9]{4}\.?[0-9]{2}\.?[0-9]{3}|[0-9]{9}"),
         nl_bsn.is_valid,
-        re.compile(r"(?i)\b(?:bsn|burgerservicenummer|sofi\w*)\b"),
+        re.compile(r"(?i)\b(?:bsn|burgerservicenummer|sofi\w*|national\s+id)\b"),
     ),
     _NationalId(
         "pl.pesel",
         _pattern(r"[0-9]{11}"),
         pl_pesel.is_valid,
-        re.compile(r"(?i)\bpesel\b"),
+        re.compile(r"(?i)\b(?:pesel|national\s+id)\b"),
     ),
 )
 

@@ -49,6 +49,7 @@ _DRIVER_LICENSE = re.compile(
     r"[A-Za-z][0-9]{3}-[0-9]{3}-[0-9]{2}-[0-9]{3}-[0-9]"  # Florida, printed
     r"|[A-Za-z][0-9]{3}-[0-9]{4}-[0-9]{4}"  # Illinois, printed
     r"|[0-9]{3}-[0-9]{3}-[0-9]{3}"  # e.g. Michigan/Texas printed
+    r"|(?:WDL|wdl)[A-Za-z0-9]{9}"  # Washington, since 2018
     r"|[A-Za-z]{1,2}[0-9]{4,14}"  # CA, NY, WA, FL, ... plain
     r"|[0-9]{7,12}"  # TX, PA, NY, ... digits only
     r")(?![A-Za-z0-9]|-[0-9])",
