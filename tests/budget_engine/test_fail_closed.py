@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import redis.asyncio as aioredis
 
+from gateway.proxy.app import proxy_redis
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import ServiceUnavailable
 from gateway.proxy.http import Message, Receive, Scope, Send
@@ -20,7 +20,7 @@ async def test_budgeted_requests_fail_closed_when_redis_is_unreachable() -> None
     async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
         served.append("sent upstream")
 
-    unreachable = aioredis.Redis(port=free_port(), socket_connect_timeout=0.5)
+    unreachable = proxy_redis(f"redis://127.0.0.1:{free_port()}/0")
     stage = AdmissionStage(upstream, unreachable, price_table(), 60)
     ctx = RequestContext(request_id="r1", method="POST", path="/v1/chat/completions")
     ctx.tenant = tenant(budget("b", 10**9))
