@@ -6,16 +6,20 @@ org whose every attempt to reach Acme's objects must answer 404.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from django.conf import settings
 from django.test import Client
+from redis.asyncio.cluster import RedisCluster
 from rest_framework.test import APIClient
 
+from gateway.proxy.lua_scripts import AsyncRedisClient
+from infra.redis_cluster import LocalRedisCluster, local_redis_cluster
 from tenants import actions
 from tenants.audit import Actor
 from tenants.models import Membership, Organization, Project, Role, User
@@ -112,4 +116,39 @@ def charlie_api(charlie: Persona) -> APIClient:
 def logged_in(persona: Persona) -> Client:
     client = Client()
     client.force_login(persona.user)
+    return client
+
+
+# Async Redis clients for Lua scripts. `lua_client` runs a test twice, on the
+# standalone test Redis and on a local Redis Cluster (infra/redis_cluster.py),
+# since both must behave the same; the cluster starts once per session, on
+# first use, and is flushed after each test.
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalRedisCluster]:
+    with local_redis_cluster(nodes=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def standalone_client() -> AsyncIterator[aioredis.Redis]:
+    # tests/conftest.py flushes this database around every test.
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def cluster_client(redis_cluster: LocalRedisCluster) -> AsyncIterator[RedisCluster]:
+    client = RedisCluster.from_url(redis_cluster.url)
+    await client.initialize()  # learn the slot map now, so tests can ask which node owns a key
+    yield client
+    await client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    await client.aclose()
+
+
+@pytest.fixture(params=["standalone", pytest.param("cluster", marks=pytest.mark.cluster)])
+def lua_client(request: pytest.FixtureRequest) -> AsyncRedisClient:
+    client: AsyncRedisClient = request.getfixturevalue(f"{request.param}_client")
     return client

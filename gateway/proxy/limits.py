@@ -18,7 +18,13 @@ from typing import Literal
 
 import orjson
 
-from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, ScriptArg, run_script
+from gateway.proxy.lua_scripts import (
+    AsyncRedisClient,
+    LuaScript,
+    ScriptArg,
+    ScriptCall,
+    run_script,
+)
 from gateway.proxy.snapshot import KeyEntry, Snapshot
 
 LimitKind = Literal["rpm", "tpm"]
@@ -62,7 +68,9 @@ class Rejection:
 
 
 @dataclass(frozen=True)
-class ScriptCall:
+class EncodedPlan:
+    """A plan's part of a script call: its KEYS and its one JSON argument."""
+
     keys: list[str]
     args: list[ScriptArg]
 
@@ -98,16 +106,16 @@ def limit_cost(limit: Limit, tokens: int) -> int:
     return 1 if limit.kind == "rpm" else tokens
 
 
-def encode_plan(plan: list[Limit], tokens: int) -> ScriptCall:
+def encode_plan(plan: list[Limit], tokens: int) -> EncodedPlan:
     """KEYS, and the one ARGV of `plan`: JSON [[kind, window_ms, limit, cost], ...] (no now_ms)."""
     rows = [[limit.kind, limit.window_ms, limit.limit, limit_cost(limit, tokens)] for limit in plan]
-    return ScriptCall([limit.redis_key for limit in plan], [orjson.dumps(rows)])
+    return EncodedPlan([limit.redis_key for limit in plan], [orjson.dumps(rows)])
 
 
 def limits_call(plan: list[Limit], now_ms: int, tokens: int) -> ScriptCall:
     """KEYS and ARGV for lua/limits.lua."""
     encoded = encode_plan(plan, tokens)
-    return ScriptCall(encoded.keys, [now_ms, *encoded.args])
+    return ScriptCall(limits_script(), encoded.keys, [now_ms, *encoded.args])
 
 
 def decode_rejection(plan: list[Limit], index: int, retry_ms: int) -> Rejection | None:
@@ -124,7 +132,7 @@ async def check_and_take_limits(
     if not plan:
         return None
     call = limits_call(plan, now_ms, tokens)
-    reply = await run_script(client, limits_script(), call.keys, call.args)
+    reply = await run_script(client, call.script, call.keys, call.args)
     if not isinstance(reply, list) or len(reply) != 2:
         raise TypeError(f"limits.lua returned {reply!r}")
     index, retry_ms = reply

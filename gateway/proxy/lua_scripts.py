@@ -72,6 +72,15 @@ class LuaScript:
         return cls.from_source(load_script(*names))
 
 
+@dataclass(frozen=True)
+class ScriptCall:
+    """One run of a script: what run_script or a pipeline's EVALSHA needs."""
+
+    script: LuaScript
+    keys: list[str]
+    args: list[ScriptArg]
+
+
 async def run_script(
     client: AsyncRedisClient,
     script: LuaScript,

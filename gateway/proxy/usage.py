@@ -17,9 +17,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
-from gateway.proxy.budget.engine import ScriptCall
 from gateway.proxy.context import RequestContext
-from gateway.proxy.lua_scripts import run_script
+from gateway.proxy.lua_scripts import ScriptCall, run_script
 from gateway.proxy.money import nano_to_usd
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,6 @@ from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, run_script
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.providers.base import Usage
 from gateway.proxy.snapshot import BudgetEntry, DeploymentEntry, KeyEntry, Snapshot
-from tests.limits.conftest import cluster_client, lua_client, redis_cluster, standalone_client
-
-__all__ = ["cluster_client", "lua_client", "redis_cluster", "standalone_client"]
 
 ORG = "org-1"
 # Real time: counters expire after their window, and Redis expires by its own clock.

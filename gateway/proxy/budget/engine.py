@@ -9,7 +9,7 @@ pipelined flush, so a request waits on Redis once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
@@ -17,7 +17,13 @@ import orjson
 from gateway.proxy.budget import layout
 from gateway.proxy.budget.plan import Counter
 from gateway.proxy.limits import Limit, Rejection, decode_rejection, encode_plan
-from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, ScriptArg, run_script
+from gateway.proxy.lua_scripts import (
+    AsyncRedisClient,
+    LuaScript,
+    ScriptArg,
+    ScriptCall,
+    run_script,
+)
 from gateway.proxy.pricing.model_price import ModelPrice, actual_cost_nano
 from gateway.proxy.providers.base import Usage
 from gateway.proxy.snapshot import DeploymentEntry
@@ -72,7 +78,6 @@ class Hold:
     tokens_taken: int
     candidate: Candidate | None = None  # the one reserved for
     room_nano: int | None = None  # tightest counter's room after the reservation
-    settled: bool = False
 
     @property
     def reserved_nano(self) -> int:
@@ -106,13 +111,6 @@ class NotReady:
 
 
 Outcome = Admitted | Exhausted | Rejection | NotReady
-
-
-@dataclass
-class ScriptCall:
-    script: LuaScript
-    keys: list[str]
-    args: list[ScriptArg] = field(default_factory=list)
 
 
 def _admit_call(

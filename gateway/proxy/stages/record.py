@@ -11,10 +11,11 @@ import os
 import time
 
 from gateway.proxy import usage
-from gateway.proxy.budget.engine import ScriptCall, settle_call
+from gateway.proxy.budget.engine import settle_call
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import HeadersTooLarge, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
+from gateway.proxy.lua_scripts import ScriptCall
 from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
