@@ -90,3 +90,8 @@ class MasterKeys:
 def provider_key_context(org_id: str, provider_key_id: str) -> bytes:
     """The AAD binding a provider key's ciphertext to its org and row."""
     return f"selixes/provider-key/{org_id}/{provider_key_id}".encode()
+
+
+def pii_secret_context(org_id: str) -> bytes:
+    """The AAD binding an org's pseudonymization key to that org."""
+    return f"selixes/pii-secret/{org_id}".encode()

@@ -12,7 +12,7 @@ Redis layout (every per-org key carries the hash tag {org_id}, DESIGN.md):
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 CHANNEL = "sel:snapshots"
 
@@ -28,9 +28,32 @@ class KeyEntry(TypedDict):
     tpm_limit: int | None
 
 
+class PiiPatternEntry(TypedDict):
+    """A tenant's own pattern; web refuses on save what google-re2 cannot compile."""
+
+    name: str  # upper-case entity name, e.g. EMPLOYEE_ID; shows in masks and the audit
+    regex: str  # RE2 syntax
+    action: str  # mask | pseudonymize | block | allow
+
+
+class PiiPolicyEntry(TypedDict):
+    """The PII policy of CONTRACT.md section 4, as the proxy applies it.
+
+    An entity type not named in `entities` is not scanned for. Naming PERSON,
+    LOCATION or ORGANIZATION (with an action other than allow) turns NER on.
+    """
+
+    enabled: bool
+    entities: dict[str, str]  # TYPE -> mask | pseudonymize | block | allow
+    custom_patterns: list[PiiPatternEntry]
+    restore_in_response: bool
+
+
 class ProjectEntry(TypedDict):
     rpm_limit: int | None
     tpm_limit: int | None
+    # The project's own policy, replacing the org's whole; absent or None = the org's.
+    pii: NotRequired[PiiPolicyEntry | None]
 
 
 class BudgetEntry(TypedDict):
@@ -100,6 +123,11 @@ class Snapshot(TypedDict):
     projects: dict[str, ProjectEntry]
     budgets: list[BudgetEntry]
     budget_defaults: BudgetDefaults
+    # The org's PII policy; absent = disabled.
+    pii: NotRequired[PiiPolicyEntry]
+    # The org's pseudonymization key (32 random bytes), sealed with
+    # crypto.pii_secret_context(org_id); absent until the org first needs one.
+    pii_secret: NotRequired[str | None]
 
 
 def snapshot_key(org_id: str) -> str:

@@ -25,7 +25,7 @@ def found(text: str) -> list[tuple[str, str]]:
     ],
 )
 def test_an_email_after_a_key_starts_after_the_key(text: str, email: str) -> None:
-    assert found(text) == [("EMAIL_ADDRESS", email)]
+    assert found(text) == [("EMAIL", email)]
 
 
 @pytest.mark.parametrize("card", ["4621-293-634-100", "4096 076 633 449", "4222 222 222 222"])
@@ -46,7 +46,7 @@ def test_it_refuses_4_3_3_3_lookalikes(text: str) -> None:
 
 
 def test_a_plus_before_the_digits_makes_a_phone_number_not_a_card() -> None:
-    assert found("+4222222222222 and +4915123988458") == [("PHONE_NUMBER", "+4915123988458")]
+    assert found("+4222222222222 and +4915123988458") == [("PHONE", "+4915123988458")]
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_a_context_word_starting_before_the_window_but_ending_in_it_counts(value
     ],
 )
 def test_a_phone_in_parentheses_leaves_the_opening_bracket_out(text: str, phone: str) -> None:
-    assert found(text) == [("PHONE_NUMBER", phone)]
+    assert found(text) == [("PHONE", phone)]
 
 
 @pytest.mark.parametrize(

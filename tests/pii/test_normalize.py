@@ -36,7 +36,7 @@ def test_it_folds_full_width_email_and_unicode_dashes() -> None:
     text = f"mail {email}, ssn 123\u2011\u200b45\u20116789"
     kinds = [(f.entity, text[f.start : f.end]) for f in detect(text)]
     assert kinds == [
-        ("EMAIL_ADDRESS", email),
+        ("EMAIL", email),
         ("US_SSN", "123\u2011\u200b45\u20116789"),
     ]
 

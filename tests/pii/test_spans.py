@@ -8,7 +8,7 @@ from gateway.proxy.pii.spans import resolve_overlaps
 
 def test_the_more_specific_type_wins_an_overlap() -> None:
     findings = [
-        Finding("PHONE_NUMBER", 0, 14, "phonenumbers"),
+        Finding("PHONE", 0, 14, "phonenumbers"),
         Finding("CREDIT_CARD", 2, 18, "luhn"),
         Finding("US_DRIVER_LICENSE", 16, 25, "license_context"),
     ]
@@ -32,7 +32,7 @@ def test_empty_spans_are_dropped() -> None:
 def test_an_email_with_digits_is_one_email_not_a_phone() -> None:
     text = "reach 4155552671@example.com"
     assert [(f.entity, text[f.start : f.end]) for f in detect(text)] == [
-        ("EMAIL_ADDRESS", "4155552671@example.com")
+        ("EMAIL", "4155552671@example.com")
     ]
 
 

@@ -52,8 +52,8 @@ POSITIVES: dict[str, Generator] = {
     "US_SSN": us_ssn,
     "US_ITIN": us_itin,
     "IBAN": iban_number,
-    "EMAIL_ADDRESS": email_address,
-    "PHONE_NUMBER": phone_number,
+    "EMAIL": email_address,
+    "PHONE": phone_number,
     "IP_ADDRESS": ip_address,
     "CRYPTO": crypto_address,
     "EU_NATIONAL_ID": eu_national_id,
@@ -99,8 +99,8 @@ _LABELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "US_SSN": (("SSN", "social security number", "Social Security No."), ("ssn", "SSN")),
     "US_ITIN": (("ITIN", "taxpayer id", "tax ID"), ("itin", "tax_id", "TIN")),
     "IBAN": (("IBAN", "bank account", "account"), ("iban", "bank_account", "IBAN")),
-    "EMAIL_ADDRESS": (("email", "e-mail", "address"), ("email", "contact_email", "user")),
-    "PHONE_NUMBER": (("phone", "mobile", "tel.", "number"), ("phone", "mobile", "tel")),
+    "EMAIL": (("email", "e-mail", "address"), ("email", "contact_email", "user")),
+    "PHONE": (("phone", "mobile", "tel.", "number"), ("phone", "mobile", "tel")),
     "IP_ADDRESS": (("IP", "client address", "host"), ("client_ip", "remote_addr", "ip")),
     "CRYPTO": (("wallet", "deposit address", "address"), ("wallet", "payout_address")),
     "US_PASSPORT": (
@@ -238,7 +238,7 @@ def _email(rng: random.Random, fake: Faker, items: list[_Item]) -> _Builder:
     builder.text("From: ")
     _person(builder, fake)
     builder.text(" <")
-    builder.labelled("EMAIL_ADDRESS", fake.company_email(), "sender")
+    builder.labelled("EMAIL", fake.company_email(), "sender")
     builder.text(f">\nSubject: {fake.sentence(nb_words=4)}\n\nDear ")
     _person(builder, fake)
     builder.text(",\n\n")

@@ -20,7 +20,7 @@ from gateway.proxy.pii.spans import SPECIFICITY, Finding, resolve_overlaps
 # one, practically unseen, exception), so prose without digits costs one scan
 # plus the email pass.
 _DIGIT = re.compile(r"[0-9]")
-_DIGITLESS_TYPES = frozenset({"EMAIL_ADDRESS"})
+_DIGITLESS_TYPES = frozenset({"EMAIL"})
 
 
 def detect(text: str, entities: frozenset[str] | None = None) -> list[Finding]:

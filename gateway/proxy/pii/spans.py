@@ -4,7 +4,10 @@ Overlap rule: when two findings share at least one character, keep one:
 1. the more specific entity type wins (`SPECIFICITY`, highest first):
    checksum- or structure-validated types (email, IBAN, card, crypto, EU
    IDs, SSN/ITIN, IP) beat phone numbers, which beat the context-only US
-   passport and driver's licence numbers;
+   passport and driver's licence numbers; a tenant's custom pattern ranks
+   with phone numbers (`CUSTOM_SPECIFICITY`), and NER's PERSON, LOCATION
+   and ORGANIZATION, which are statistical guesses, rank last but above
+   nothing;
 2. between equally specific findings, the longer one wins;
 3. then the earlier one.
 Candidates are accepted greedily in that order, each only if it overlaps
@@ -19,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 SPECIFICITY: dict[str, int] = {
-    "EMAIL_ADDRESS": 100,
+    "EMAIL": 100,
     "IBAN": 95,
     "CREDIT_CARD": 90,
     "CRYPTO": 85,
@@ -27,10 +30,15 @@ SPECIFICITY: dict[str, int] = {
     "US_SSN": 75,
     "US_ITIN": 75,
     "IP_ADDRESS": 70,
-    "PHONE_NUMBER": 50,
+    "PHONE": 50,
     "US_PASSPORT": 30,
     "US_DRIVER_LICENSE": 20,
+    "PERSON": 15,
+    "ORGANIZATION": 12,
+    "LOCATION": 10,
 }
+# Any entity name not above (a tenant's custom pattern name).
+CUSTOM_SPECIFICITY = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +52,7 @@ class Finding:
 
 
 def _rank(finding: Finding) -> tuple[int, int, int]:
-    return (-SPECIFICITY.get(finding.entity, 0), finding.start - finding.end, finding.start)
+    return (-SPECIFICITY.get(finding.entity, CUSTOM_SPECIFICITY), finding.start - finding.end, finding.start)
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:

@@ -26,7 +26,7 @@ DETECTORS: tuple[tuple[frozenset[str], Detector], ...] = (
     (frozenset({"CREDIT_CARD"}), detect_cards),
     (frozenset({"US_SSN", "US_ITIN"}), detect_us_taxpayer_ids),
     (frozenset({"IBAN"}), detect_ibans),
-    (frozenset({"EMAIL_ADDRESS"}), detect_emails),
+    (frozenset({"EMAIL"}), detect_emails),
     (frozenset({"IP_ADDRESS"}), detect_ip_addresses),
     (frozenset({"CRYPTO"}), detect_crypto_addresses),
     (frozenset({"EU_NATIONAL_ID"}), detect_eu_national_ids),
@@ -36,7 +36,7 @@ DETECTORS: tuple[tuple[frozenset[str], Detector], ...] = (
 
 # Run after DETECTORS, on the text with the more specific findings blanked.
 LATE_DETECTORS: tuple[tuple[frozenset[str], Detector], ...] = (
-    (frozenset({"PHONE_NUMBER"}), detect_phone_numbers),
+    (frozenset({"PHONE"}), detect_phone_numbers),
 )
 
 ENTITY_TYPES: frozenset[str] = frozenset().union(

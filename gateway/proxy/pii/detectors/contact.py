@@ -54,7 +54,7 @@ def detect_emails(text: str) -> Iterator[Finding]:
         key = _KEY_PREFIX.match(text, start, at)
         if key is not None and key.end() < at:
             start = key.end()
-        yield Finding("EMAIL_ADDRESS", start, match.end(), "email_pattern")
+        yield Finding("EMAIL", start, match.end(), "email_pattern")
 
 
 def detect_phone_numbers(text: str) -> Iterator[Finding]:
@@ -73,4 +73,4 @@ def detect_phone_numbers(text: str) -> Iterator[Finding]:
         # "(+1 201-541-8575)" gives "(+1 201-541-8575"; "(201) 555-0100" stays.
         if text[start] == "(" and ")" not in match.raw_string:
             start += 1
-        yield Finding("PHONE_NUMBER", start, match.end, "phonenumbers")
+        yield Finding("PHONE", start, match.end, "phonenumbers")
