@@ -52,7 +52,11 @@ class Finding:
 
 
 def _rank(finding: Finding) -> tuple[int, int, int]:
-    return (-SPECIFICITY.get(finding.entity, CUSTOM_SPECIFICITY), finding.start - finding.end, finding.start)
+    return (
+        -SPECIFICITY.get(finding.entity, CUSTOM_SPECIFICITY),
+        finding.start - finding.end,
+        finding.start,
+    )
 
 
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
