@@ -38,6 +38,8 @@ TOMBSTONE_TTL_MS = 24 * 3600 * 1000
 REAP_BATCH = 500
 
 
+# Cached for its source and sha only: callers pass get_redis() on each call, so
+# a client made later (another REDIS_URL, cluster mode) is the one used.
 @lru_cache(maxsize=4)
 def _script(*names: str) -> redis.commands.core.Script:
     return get_redis().register_script(load_script(*names))
@@ -95,7 +97,7 @@ def rebuild_counters(org: Organization) -> bool:
     for counter in counters:
         keys.append(counter.key)
         args += [spent[counter.label], counter.expire_at_ms]
-    rebuilt = bool(_script("rebuild")(keys=keys, args=args))
+    rebuilt = bool(_script("rebuild")(keys=keys, args=args, client=get_redis()))
     if rebuilt:
         log.warning("budget counters of org %s rebuilt from the ledger", org_id)
     return rebuilt
@@ -150,7 +152,9 @@ def reap_expired(now_ms: int | None = None) -> int:
                 layout.tombstone_key(org_id, request_id),
                 *(layout.counter_key_of(org_id, name) for name in labels if name),
             ]
-            charged = int(reap(keys=keys, args=[request_id, now_ms, TOMBSTONE_TTL_MS]))
+            charged = int(
+                reap(keys=keys, args=[request_id, now_ms, TOMBSTONE_TTL_MS], client=client)
+            )
             if charged > 0:
                 entries.append(
                     LedgerEntry(

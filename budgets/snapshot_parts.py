@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from budgets.models import Budget
 from gateway.proxy.snapshot import BudgetDefaults, BudgetEntry, PriceEntry, ProjectEntry
+from pii_policy.snapshot_parts import build_project_policies
 from tenants.models import Organization, Project
 
 
@@ -41,4 +42,11 @@ def build_budget_defaults(org: Organization) -> BudgetDefaults:
 def build_projects(org: Organization) -> dict[str, ProjectEntry]:
     """Every project, limited or not, so the proxy can tell "no limit" from "unknown project"."""
     rows = Project.objects.filter(org=org).values_list("id", "rpm_limit", "tpm_limit")
-    return {str(project_id): {"rpm_limit": rpm, "tpm_limit": tpm} for project_id, rpm, tpm in rows}
+    projects: dict[str, ProjectEntry] = {
+        str(project_id): {"rpm_limit": rpm, "tpm_limit": tpm} for project_id, rpm, tpm in rows
+    }
+    # A project's own PII policy, only where there is one (absent = the org's).
+    for project_id, policy in build_project_policies(org).items():
+        if project_id in projects:
+            projects[project_id]["pii"] = policy
+    return projects

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
 
 from config.env import envbool, envint, envlist, envsecret, envstr, kombu_redis_url, required
+from gateway.proxy.config import redis_cluster_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +30,7 @@ INSTALLED_APPS = [
     "tenants",
     "gateway",
     "budgets",
+    "pii_policy",
     "observability",
     "dashboard",
 ]
@@ -72,6 +75,9 @@ DATABASES = {"default": dj_database_url.parse(required("DATABASE_URL"), conn_max
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = required("REDIS_URL")
+# REDIS_URL names one node of a Redis Cluster; every per-org key carries the
+# org's hash tag, so scripts stay on one node (DESIGN.md).
+REDIS_CLUSTER = redis_cluster_from_env()
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -156,7 +162,13 @@ if SELIXES_PRIVATE_UPSTREAMS not in ("deny", "allow"):
 INVITATION_TTL_HOURS = envint("SELIXES_INVITATION_TTL_HOURS", 72)
 AUTH_RATE_LIMIT_PER_HOUR = envint("SELIXES_AUTH_RATE_LIMIT_PER_HOUR", 20)
 
-CELERY_BROKER_URL = kombu_redis_url(REDIS_URL)
+# Celery's Redis transport cannot use a Redis Cluster: there the broker is
+# separate (RabbitMQ's amqp://, or a plain Redis) and must be named.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "") or kombu_redis_url(REDIS_URL)
+if REDIS_CLUSTER and not os.environ.get("CELERY_BROKER_URL"):
+    raise RuntimeError(
+        "SELIXES_REDIS_CLUSTER=1 needs CELERY_BROKER_URL (amqp://… or a non-cluster redis://…)"
+    )
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -50,14 +50,23 @@ def _save_route(
         try:
             with transaction.atomic():
                 route = Route.objects.create(
-                    org=org, model=alias, strategy=spec.strategy, min_quality=spec.min_quality
+                    org=org,
+                    model=alias,
+                    strategy=spec.strategy,
+                    min_quality=spec.min_quality,
+                    max_attempts=spec.max_attempts,
+                    deadline_s=spec.deadline_s,
                 )
         except IntegrityError as e:  # a concurrent PUT created it first
             raise Conflict("model", f"The route '{alias}' was just created; try again.") from e
     else:
         route.strategy = spec.strategy
         route.min_quality = spec.min_quality
-        route.save(update_fields=["strategy", "min_quality", "updated_at"])
+        route.max_attempts = spec.max_attempts
+        route.deadline_s = spec.deadline_s
+        route.save(
+            update_fields=["strategy", "min_quality", "max_attempts", "deadline_s", "updated_at"]
+        )
         route.deployments.all().delete()
     Deployment.objects.bulk_create(
         _deployment(route, position, d, keys) for position, d in enumerate(spec.deployments)

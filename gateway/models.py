@@ -21,6 +21,9 @@ CONNECT_TIMEOUT_MIN_S, CONNECT_TIMEOUT_MAX_S = 0.5, 120.0
 PRICE_DECIMAL_PLACES = 6
 PRICE_MAX = Decimal("100000")  # USD per million tokens
 ALIAS_MAX_LENGTH = 100
+# Failover bounds a route may set (gateway.proxy.routing.failover).
+MAX_ATTEMPTS_MIN, MAX_ATTEMPTS_MAX = 1, MAX_DEPLOYMENTS
+DEADLINE_MIN_S, DEADLINE_MAX_S = 0.1, 3600.0
 API_BASE_MAX_LENGTH = 2048
 
 
@@ -71,12 +74,26 @@ class Route(models.Model):
         blank=True,
         validators=[MinValueValidator(QUALITY_MIN), MaxValueValidator(QUALITY_MAX)],
     )
+    # Failover: at most this many attempts (None: each deployment once), and no
+    # new attempt after deadline_s from the request's arrival (None: none).
+    max_attempts = models.PositiveSmallIntegerField(null=True, blank=True)
+    deadline_s = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["org", "model"], name="route_unique_model_per_org")
+            models.UniqueConstraint(fields=["org", "model"], name="route_unique_model_per_org"),
+            models.CheckConstraint(
+                condition=Q(max_attempts__isnull=True)
+                | Q(max_attempts__gte=MAX_ATTEMPTS_MIN, max_attempts__lte=MAX_ATTEMPTS_MAX),
+                name="route_max_attempts_in_bounds",
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline_s__isnull=True)
+                | Q(deadline_s__gte=DEADLINE_MIN_S, deadline_s__lte=DEADLINE_MAX_S),
+                name="route_deadline_in_bounds",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -37,6 +37,8 @@ def build_routes(org: Organization) -> dict[str, RouteEntry]:
         route.model: {
             "strategy": route.strategy,
             "min_quality": route.min_quality,
+            "max_attempts": route.max_attempts,
+            "deadline_s": route.deadline_s,
             "deployments": [deployment_entry(d) for d in route.deployments.all()],
         }
         for route in routes

@@ -7,6 +7,7 @@ kept once whatever the door.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class RouteSpec:
     strategy: str
     deployments: list[DeploymentSpec] = field(default_factory=list)
     min_quality: int | None = None
+    max_attempts: int | None = None
+    deadline_s: float | None = None
 
 
 def clean_alias(alias: str) -> str:
@@ -143,6 +146,12 @@ def check_route(spec: RouteSpec) -> None:
         raise Invalid("strategy", f"Strategy must be one of {', '.join(m.Strategy.values)}.")
     if spec.min_quality is not None:
         _in_bounds(spec.min_quality, m.QUALITY_MIN, m.QUALITY_MAX, "min_quality")
+    if spec.max_attempts is not None:
+        _in_bounds(spec.max_attempts, m.MAX_ATTEMPTS_MIN, m.MAX_ATTEMPTS_MAX, "max_attempts")
+    if spec.deadline_s is not None:
+        if not math.isfinite(spec.deadline_s):
+            raise Invalid("deadline_s", "Must be a number of seconds.")
+        _in_bounds(spec.deadline_s, m.DEADLINE_MIN_S, m.DEADLINE_MAX_S, "deadline_s")
     if not spec.deployments:
         raise Invalid("deployments", "A route needs at least one deployment.")
     if len(spec.deployments) > m.MAX_DEPLOYMENTS:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from itertools import islice
+from typing import Any, TypedDict, cast
 
 import orjson
 import redis
@@ -21,22 +24,39 @@ from django.db import transaction
 
 from budgets.ledger import settled_entry
 from budgets.models import LedgerEntry
-from config.redis import get_redis
+from config.redis import RedisClient, get_redis
 from gateway.proxy.usage import STREAM, UsageEvent
 from observability.models import RequestLog
+from pii_policy.models import Action
 
 log = logging.getLogger(__name__)
 GROUP = "request-log"
 BATCH = 500
 MAX_BATCHES = 40  # per task run, so one run stays short
 CLAIM_IDLE_MS = 60_000
+MAX_REDACTIONS = 64
+MAX_COUNT = 2**31 - 1
+WHERE = ("prompt", "answer")
+# Entity types, built-in or a tenant's pattern name: never free text, which could be a value.
+_ENTITY = re.compile(r"[A-Z][A-Z0-9_]*")
+_DETECTOR = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+class Redaction(TypedDict):
+    """One line of a request's PII audit: how many of a type, what was done, where."""
+
+    entity: str
+    action: str  # mask | pseudonymize | block | allow
+    count: int
+    detector: str
+    where: str  # prompt | answer
 
 
 def _consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def _ensure_group(client: redis.Redis) -> None:
+def _ensure_group(client: RedisClient) -> None:
     try:
         client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     except redis.ResponseError as e:
@@ -56,6 +76,47 @@ def _decimal(value: object) -> Decimal | None:
         return Decimal(str(value)) if value is not None else None
     except InvalidOperation:
         return None
+
+
+def _text(value: object, limit: int) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _redaction(item: object) -> Redaction | None:
+    """One item as the log keeps it, or None when it is not of the documented shape."""
+    if not isinstance(item, dict):
+        return None
+    entity, detector = _text(item.get("entity"), 64), _text(item.get("detector"), 64)
+    action, where, count = item.get("action"), item.get("where"), item.get("count")
+    if entity is None or not _ENTITY.fullmatch(entity):
+        return None
+    if detector is None or not _DETECTOR.fullmatch(detector):
+        return None
+    if action not in Action.values or where not in WHERE:
+        return None
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= MAX_COUNT:
+        return None
+    return {
+        "entity": entity,
+        "action": str(action),
+        "count": count,
+        "detector": detector,
+        "where": str(where),
+    }
+
+
+def redactions_of(event: Mapping[str, object]) -> list[Redaction]:
+    """The event's redaction counts, items of the wrong shape dropped, at most MAX_REDACTIONS.
+
+    Optional (events from before the PII stage have none) and checked item by
+    item: a bad item must neither block the stream nor put a value, rather
+    than a count, into the log.
+    """
+    given = event.get("redactions")
+    if not isinstance(given, list):
+        return []
+    kept = (redaction for redaction in map(_redaction, given) if redaction is not None)
+    return list(islice(kept, MAX_REDACTIONS))
 
 
 def row_from(event: UsageEvent) -> RequestLog:
@@ -84,10 +145,11 @@ def row_from(event: UsageEvent) -> RequestLog:
         cost_usd=_decimal(event["cost_usd"]),
         attempts=event["attempts"],
         client_disconnected=event["client_disconnected"],
+        redactions=redactions_of(cast(Mapping[str, object], event)),
     )
 
 
-def _store(client: redis.Redis, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
+def _store(client: RedisClient, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
     rows, ledger = [], []
     for _entry_id, fields in entries:
         try:
@@ -112,7 +174,7 @@ def _store(client: redis.Redis, entries: list[tuple[bytes, dict[bytes, bytes]]])
 
 
 def drain_usage_stream(
-    client: redis.Redis | None = None, claim_idle_ms: int = CLAIM_IDLE_MS
+    client: RedisClient | None = None, claim_idle_ms: int = CLAIM_IDLE_MS
 ) -> int:
     """Move every waiting usage event into the request log; return how many rows were written."""
     client = client or get_redis()

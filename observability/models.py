@@ -40,6 +40,9 @@ class RequestLog(models.Model):
     # [{deployment_id, provider, model, outcome, latency_ms}], in the order tried.
     attempts = models.JSONField(default=list)
     client_disconnected = models.BooleanField(default=False)
+    # [{entity, action, count, detector, where: prompt|answer}] of the PII policy;
+    # counts only, never a value (CONTRACT.md section 6).
+    redactions = models.JSONField(default=list)
 
     class Meta:
         indexes = [
@@ -49,6 +52,14 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.model_requested} {self.status}"
+
+    @property
+    def redaction_counts(self) -> list[tuple[str, int]]:
+        """How many values of each entity type were redacted, prompt and answer together."""
+        totals: dict[str, int] = {}
+        for item in self.redactions:
+            totals[item["entity"]] = totals.get(item["entity"], 0) + item["count"]
+        return sorted(totals.items())
 
     @property
     def fallbacks(self) -> list[str]:

@@ -16,12 +16,15 @@ from budgets.snapshot_parts import build_budget_defaults, build_budgets, build_p
 from config.redis import get_redis
 from gateway.proxy.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
 from gateway.snapshot_parts import build_provider_keys, build_routes
+from pii_policy.snapshot_parts import add_pii
 from tenants.models import ApiKey, Organization
 
 log = logging.getLogger(__name__)
 LUA_DIR = Path(__file__).resolve().parent.parent / "gateway" / "proxy" / "lua"
 
 
+# Cached for its source and sha only: callers pass get_redis() on each call, so
+# a client made later (another REDIS_URL, cluster mode) is the one used.
 @lru_cache(maxsize=1)
 def _publish_script() -> redis.commands.core.Script:
     return get_redis().register_script((LUA_DIR / "publish_snapshot.lua").read_text())
@@ -40,7 +43,7 @@ def build_snapshot(org: Organization) -> Snapshot:
             "rpm_limit": key.rpm_limit,
             "tpm_limit": key.tpm_limit,
         }
-    return {
+    snapshot: Snapshot = {
         "org_id": str(org.id),
         "version": org.snapshot_version,
         "keys": keys,
@@ -50,6 +53,8 @@ def build_snapshot(org: Organization) -> Snapshot:
         "budgets": build_budgets(org),
         "budget_defaults": build_budget_defaults(org),
     }
+    add_pii(snapshot, org)
+    return snapshot
 
 
 def _store(snapshot: Snapshot, add_hashes: list[str], remove_hashes: list[str]) -> int:
@@ -57,6 +62,7 @@ def _store(snapshot: Snapshot, add_hashes: list[str], remove_hashes: list[str]) 
     org_id = snapshot["org_id"]
     stored = int(
         _publish_script()(
+            client=get_redis(),
             keys=[snapshot_key(org_id)],
             args=[
                 snapshot["version"],

@@ -113,6 +113,20 @@ class RouteInSerializer(StrictSerializer):
     min_quality = serializers.IntegerField(
         min_value=m.QUALITY_MIN, max_value=m.QUALITY_MAX, required=False, allow_null=True
     )
+    max_attempts = serializers.IntegerField(
+        min_value=m.MAX_ATTEMPTS_MIN,
+        max_value=m.MAX_ATTEMPTS_MAX,
+        required=False,
+        allow_null=True,
+        help_text="Failover: at most this many attempts in all. Omit: each deployment once.",
+    )
+    deadline_s = serializers.FloatField(
+        min_value=m.DEADLINE_MIN_S,
+        max_value=m.DEADLINE_MAX_S,
+        required=False,
+        allow_null=True,
+        help_text="Failover: no new attempt starts this many seconds after the request arrived.",
+    )
     deployments: serializers.ListSerializer[Any] = serializers.ListSerializer(
         child=DeploymentInSerializer(),
         allow_empty=False,
@@ -142,6 +156,8 @@ class RouteInSerializer(StrictSerializer):
         return RouteSpec(
             strategy=data["strategy"],
             min_quality=data.get("min_quality"),
+            max_attempts=data.get("max_attempts"),
+            deadline_s=data.get("deadline_s"),
             deployments=[DeploymentInSerializer.spec(d) for d in data["deployments"]],
         )
 
@@ -188,6 +204,8 @@ class RouteSerializer(serializers.ModelSerializer[Route]):
             "model",
             "strategy",
             "min_quality",
+            "max_attempts",
+            "deadline_s",
             "deployments",
             "created_at",
             "updated_at",

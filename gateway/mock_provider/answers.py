@@ -12,7 +12,10 @@ Tokens are whitespace-separated words, so a test can predict usage:
   message is a tool result): the chosen tool with one argument per schema
   property; its tokens are the words of the arguments' JSON text, which the
   stream sends a word at a time. chunks and max_tokens do not cut tool calls;
-- `cached:N` and `reasoning:N` add those counts in each dialect's own fields.
+- `cached:N` and `reasoning:N` add those counts in each dialect's own fields;
+- a last user message `say:<base64>` is answered with the decoded UTF-8 text
+  verbatim (tool arguments too): tests put text in an answer that the prompt
+  never showed in clear (the gateway's PII tests).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from gateway.mock_provider.scenarios import Scenario
 from gateway.mock_provider.wire import as_dict, as_list
 
 SUMMARY_CHARS = 40
+SAY = "say:"
 MAX_EMBEDDING_DIM = 8192
 
 Finish = Literal["stop", "length", "tool"]
@@ -85,7 +89,20 @@ def _pieces(text: str) -> list[str]:
     return [word + " " for word in words[:-1]] + [words[-1]]
 
 
+def said(last_user_text: str) -> str | None:
+    """Return the text a `say:<base64>` message asks for, or None."""
+    if not last_user_text.startswith(SAY):
+        return None
+    try:
+        return base64.b64decode(last_user_text[len(SAY) :].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def answer_text(last_user_text: str) -> str:
+    verbatim = said(last_user_text)
+    if verbatim is not None:
+        return verbatim
     summary = " ".join(last_user_text.split())[:SUMMARY_CHARS].strip()
     return f"Mock answer to: {summary}" if summary else "Mock answer."
 
@@ -111,7 +128,9 @@ def _example(schema: dict[str, object], summary: str) -> object:
 
 def tool_arguments(tool: Tool, last_user_text: str) -> str:
     """Return the JSON arguments of the mock's call: one example value per schema property."""
-    summary = " ".join(last_user_text.split())[:SUMMARY_CHARS].strip() or "mock"
+    summary = said(last_user_text) or (
+        " ".join(last_user_text.split())[:SUMMARY_CHARS].strip() or "mock"
+    )
     properties = as_dict(tool.parameters.get("properties"))
     arguments = {name: _example(as_dict(schema), summary) for name, schema in properties.items()}
     # json (not orjson) for its ", " and ": " separators: the stream splits on spaces.

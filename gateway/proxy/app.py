@@ -7,17 +7,23 @@ import contextlib
 import logging
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from gateway.proxy.config import ProxySettings
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring
+from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.metrics import send_metrics
+from gateway.proxy.pii.policy import PolicyCache
 from gateway.proxy.pricing import price_table
+from gateway.proxy.routing.router import Router, start_router
 from gateway.proxy.snapshot_cache import SnapshotCache
 from gateway.proxy.stages.admission import AdmissionStage
 from gateway.proxy.stages.auth import AuthStage
 from gateway.proxy.stages.record import RecordStage
+from gateway.proxy.stages.redact import RedactStage
 from gateway.proxy.stages.route import RouteStage
 from gateway.proxy.stages.upstream import UpstreamStage
 from gateway.proxy.upstream_client import UpstreamClient
@@ -26,7 +32,7 @@ from gateway.proxy.usage import UsageEmitter
 log = logging.getLogger(__name__)
 
 
-def proxy_redis(url: str) -> aioredis.Redis:
+def proxy_redis(url: str, cluster: bool = False) -> AsyncRedisClient:
     """The proxy's Redis client: many connections, quick to give up.
 
     redis-py's pool refuses a connection past max_connections instead of
@@ -34,15 +40,19 @@ def proxy_redis(url: str) -> aioredis.Redis:
     concurrent requests; the blocking pool cost ~5% of the CPU). One quick
     retry, not redis-py's default of three with backoff of seconds: when
     Redis is down, budgeted requests must fail closed now, not after ~7 s.
+    On a Redis Cluster `url` names any one node; the client learns the slot
+    map from it, and every command of one org goes to the node owning the
+    org's hash tag (DESIGN.md).
     """
-    pool = aioredis.ConnectionPool.from_url(
-        url,
-        max_connections=4096,
-        socket_timeout=2,
-        socket_connect_timeout=2,
-        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
-    )
-    return aioredis.Redis(connection_pool=pool)
+    options = {
+        "max_connections": 4096,
+        "socket_timeout": 2,
+        "socket_connect_timeout": 2,
+        "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+    }
+    if cluster:
+        return RedisCluster.from_url(url, **options)
+    return aioredis.Redis(connection_pool=aioredis.ConnectionPool.from_url(url, **options))
 
 
 def build_stack(
@@ -51,13 +61,17 @@ def build_stack(
     snapshots: SnapshotCache,
     client: UpstreamClient,
     keyring: Keyring,
-    redis_client: aioredis.Redis,
+    redis_client: AsyncRedisClient,
+    router: Router,
 ) -> ASGIApp:
     """Wrap the stages around each other; read the order bottom-up, outermost last."""
     ttl = settings.reservation_ttl_s
     app: ASGIApp = UpstreamStage(client, keyring, redis_client, ttl)
     app = AdmissionStage(app, redis_client, price_table(), ttl)
-    app = RouteStage(app, settings.max_body_bytes)
+    # Inside route (which parses the body), outside admission: a blocked
+    # prompt is never admitted or charged (DESIGN.md draws it before route).
+    app = RedactStage(app, PolicyCache.from_env())
+    app = RouteStage(app, settings.max_body_bytes, router)
     app = AuthStage(app, snapshots, settings.hash_key)
     app = RecordStage(app, emitter)
     return app
@@ -66,20 +80,28 @@ def build_stack(
 class ProxyApp:
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
-        self.redis: aioredis.Redis | None = None
+        self.redis: AsyncRedisClient | None = None
         self.stack: ASGIApp | None = None
         self._listener: asyncio.Task[None] | None = None
         self.emitter: UsageEmitter | None = None
+        self.router: Router | None = None
         self.client = UpstreamClient(allow_private=settings.allow_private_upstreams)
 
     async def startup(self) -> None:
-        self.redis = proxy_redis(self.settings.redis_url)
+        self.redis = proxy_redis(self.settings.redis_url, self.settings.redis_cluster)
         snapshots = SnapshotCache(self.redis, self.settings.snapshot_max_age_s)
         await self.client.start()
         self.emitter = UsageEmitter(self.redis)
         self.emitter.start()
+        self.router = start_router(self.redis, price_table())
         self.stack = build_stack(
-            self.settings, self.emitter, snapshots, self.client, Keyring.from_env(), self.redis
+            self.settings,
+            self.emitter,
+            snapshots,
+            self.client,
+            Keyring.from_env(),
+            self.redis,
+            self.router,
         )
         self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")
 
@@ -88,6 +110,8 @@ class ProxyApp:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        if self.router is not None:
+            await self.router.close()
         if self.emitter is not None:
             await self.emitter.close()
         await self.client.close()
@@ -102,6 +126,9 @@ class ProxyApp:
             return  # no websockets
         if scope["path"] == "/healthz":
             await self._health(send)
+            return
+        if scope["path"] == "/metrics":
+            await send_metrics(send)
             return
         assert self.stack is not None, "lifespan startup did not run"
         await self.stack(scope, receive, send)

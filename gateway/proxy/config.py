@@ -10,6 +10,8 @@ from dataclasses import dataclass
 class ProxySettings:
     redis_url: str
     hash_key: bytes
+    # REDIS_URL names one node of a Redis Cluster (SELIXES_REDIS_CLUSTER=1).
+    redis_cluster: bool = False
     max_body_bytes: int = 10 * 1024 * 1024
     # A cached snapshot older than this is re-validated against Redis (one GET
     # of its version), bounding staleness even if a pub/sub notice was lost.
@@ -31,6 +33,7 @@ class ProxySettings:
         return cls(
             redis_url=need("REDIS_URL"),
             hash_key=need("SELIXES_HASH_KEY").encode(),
+            redis_cluster=redis_cluster_from_env(),
             max_body_bytes=int(os.environ.get("SELIXES_PROXY_MAX_BODY_BYTES") or 10 * 1024 * 1024),
             snapshot_max_age_s=float(os.environ.get("SELIXES_SNAPSHOT_MAX_AGE_S") or 1.0),
             allow_private_upstreams=_private_upstreams(),
@@ -43,3 +46,11 @@ def _private_upstreams() -> bool:
     if value not in ("deny", "allow"):
         raise RuntimeError("SELIXES_PRIVATE_UPSTREAMS must be 'deny' or 'allow'")
     return value == "allow"
+
+
+def redis_cluster_from_env() -> bool:
+    """SELIXES_REDIS_CLUSTER: is REDIS_URL one node of a Redis Cluster? (web reads it too)."""
+    value = (os.environ.get("SELIXES_REDIS_CLUSTER") or "0").lower()
+    if value not in ("0", "1", "false", "true"):
+        raise RuntimeError("SELIXES_REDIS_CLUSTER must be 0 or 1")
+    return value in ("1", "true")

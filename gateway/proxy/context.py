@@ -12,7 +12,8 @@ from gateway.proxy.snapshot import DeploymentEntry, KeyEntry, Snapshot
 
 if TYPE_CHECKING:
     from gateway.proxy.budget.engine import Candidate, Hold
-    from gateway.proxy.usage import Attempt
+    from gateway.proxy.routing.failover import Failover
+    from gateway.proxy.usage import Attempt, Redaction
 
 
 @dataclass
@@ -34,6 +35,9 @@ class RequestContext:
     # Client headers a native passthrough may hand on (anthropic-beta, anthropic-version).
     client_headers: dict[str, str] = field(default_factory=dict)
     candidates: list[DeploymentEntry] = field(default_factory=list)
+    strategy: str | None = None  # the route's (gateway.proxy.routing)
+    # the attempt limit, deadline and health feedback of failover (upstream stage)
+    failover: Failover | None = None
     # admission: the priced candidates still to try, the one being tried, and
     # what the request holds in Redis (None: no budget or limit applied)
     input_token_bound: int = sys.maxsize  # set when a budget or token limit applies
@@ -50,6 +54,8 @@ class RequestContext:
     # the answer
     status: int = 0
     error_type: str | None = None
+    # what the PII policy redacted (redact stage), prompt and answer; no values
+    redactions: list[Redaction] = field(default_factory=list)
 
     @property
     def org_id(self) -> str | None:

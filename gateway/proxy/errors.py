@@ -9,6 +9,9 @@
     ├── NotFound                    404   not_found_error
     ├── RateLimited                 429   rate_limit_exceeded   (retry-after)
     ├── ServiceUnavailable          503   api_error
+    │   └── PiiUnavailable          503   api_error   (code pii_unavailable: no NER model)
+    ├── PiiBlocked                  400   pii_blocked (names the entity type, never the value)
+    ├── PiiScanFailed               500   api_error   (code pii_scan_failed: a detector failed)
     └── UpstreamFailure             502   upstream_error   (upstream_client.py)
         ├── UpstreamTimeout         504
         ├── ForbiddenUpstream       502
@@ -104,3 +107,23 @@ class RateLimited(ProxyError):
         if self.retry_after_s is None:
             return [(b"x-should-retry", b"false")]
         return [(b"retry-after", str(self.retry_after_s).encode())]
+
+
+class PiiUnavailable(ServiceUnavailable):
+    """The policy needs NER and the model is not loaded: nothing unscanned is forwarded."""
+
+    code = "pii_unavailable"
+
+
+class PiiBlocked(ProxyError):
+    status = 400
+    type = "pii_blocked"
+    code = "pii_blocked"
+
+
+class PiiScanFailed(ProxyError):
+    """A detector failed; the request fails closed (CONTRACT.md section 5, issue 5)."""
+
+    status = 500
+    type = "api_error"
+    code = "pii_scan_failed"

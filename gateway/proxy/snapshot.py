@@ -101,6 +101,10 @@ class RouteEntry(TypedDict):
     strategy: str  # priority | latency | cost | weighted
     min_quality: int | None
     deployments: list[DeploymentEntry]
+    # Failover bounds (gateway.proxy.routing.failover); absent or None = no limit
+    # beyond trying each deployment once.
+    max_attempts: NotRequired[int | None]
+    deadline_s: NotRequired[float | None]
 
 
 class ProviderKeyEntry(TypedDict):

@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 
 import orjson
-import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
+from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.snapshot import CHANNEL, Snapshot, key_index_key, snapshot_key
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class _Cached:
 
 
 class SnapshotCache:
-    def __init__(self, client: aioredis.Redis, max_age: float) -> None:
+    def __init__(self, client: AsyncRedisClient, max_age: float) -> None:
         self._redis = client
         self._max_age = max_age
         self._snapshots: dict[str, _Cached] = {}
@@ -88,6 +89,10 @@ class SnapshotCache:
         while True:
             pubsub = self._redis.pubsub()
             try:
+                if isinstance(self._redis, RedisCluster):
+                    # Learn the slot map first: a cluster pub/sub picks its
+                    # node from it (any node hears every PUBLISH).
+                    await self._redis.initialize()
                 await pubsub.subscribe(CHANNEL)
                 # Notices sent while we were not subscribed are lost: start clean.
                 self.clear()
@@ -104,4 +109,4 @@ class SnapshotCache:
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]

@@ -11,14 +11,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import orjson
-import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
 from gateway.proxy.context import RequestContext
-from gateway.proxy.lua_scripts import ScriptCall, run_script
+from gateway.proxy.lua_scripts import AsyncRedisClient, ScriptCall, run_script
 from gateway.proxy.money import nano_to_usd
 
 log = logging.getLogger(__name__)
@@ -34,6 +33,16 @@ class Attempt(TypedDict):
     model: str
     outcome: str  # "ok" | an error code such as "upstream_timeout" | "http_503"
     latency_ms: int
+
+
+class Redaction(TypedDict):
+    """What the PII policy did to one request, per type and detector; never the value."""
+
+    entity: str  # EMAIL, PERSON, ... or a custom pattern's name
+    action: str  # mask | pseudonymize | block
+    count: int
+    detector: str
+    where: str  # "prompt" | "answer"
 
 
 class UsageEvent(TypedDict):
@@ -65,13 +74,17 @@ class UsageEvent(TypedDict):
     # counters ("<budget id>:<window id>"); 0 and [] when no budget applied.
     charged_nano: int
     windows: list[str]
+    # The PII policy's redactions (gateway.proxy.pii.redactor); absent when none.
+    redactions: NotRequired[list[Redaction]]
+    # The route's strategy (priority | latency | cost | weighted); absent before routing.
+    strategy: NotRequired[str]
 
 
 def event_from(ctx: RequestContext) -> UsageEvent:
     key = ctx.key
     usage = ctx.usage
     hold = ctx.hold
-    return {
+    event: UsageEvent = {
         "ts": ctx.arrived_at,
         "request_id": ctx.request_id,
         "org_id": ctx.org_id,
@@ -99,6 +112,11 @@ def event_from(ctx: RequestContext) -> UsageEvent:
         "charged_nano": hold.charge_for(ctx.cost_nano or 0) if hold else 0,
         "windows": [counter.label for counter in hold.counters] if hold else [],
     }
+    if ctx.redactions:
+        event["redactions"] = ctx.redactions
+    if ctx.strategy:
+        event["strategy"] = ctx.strategy
+    return event
 
 
 class UsageEmitter:
@@ -116,7 +134,7 @@ class UsageEmitter:
     FLUSH_INTERVAL_S = 0.005
     MAX_BATCH = 512
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: AsyncRedisClient) -> None:
         self._client = client
         self._pending: list[bytes] = []
         self._settlements: list[ScriptCall] = []
@@ -149,7 +167,11 @@ class UsageEmitter:
         try:
             pipe = self._client.pipeline(transaction=False)
             for call in settlements:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                # By name: redis-py's cluster pipeline blocks its evalsha()
+                # method but routes an EVALSHA command by its keys, which all
+                # carry one org's hash tag.
+                script = call.script
+                pipe.execute_command("EVALSHA", script.sha, len(call.keys), *call.keys, *call.args)
             for body in batch:
                 pipe.xadd(STREAM, {"e": body}, maxlen=STREAM_MAXLEN, approximate=True)
             replies = await pipe.execute(raise_on_error=False)

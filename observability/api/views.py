@@ -11,7 +11,9 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from observability.drain import WHERE
 from observability.models import RequestLog
+from pii_policy.models import Action
 from tenants.api.auth import IsOrgAdmin, OrgContext
 from tenants.errors import Invalid
 from tenants.scoping import for_org
@@ -20,11 +22,22 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
+class RedactionSerializer(serializers.Serializer[Any]):
+    """What the PII policy did in a request: counts of a type, never a value."""
+
+    entity = serializers.CharField(help_text="EMAIL, PERSON, … or a custom pattern's name.")
+    action = serializers.ChoiceField(choices=Action.values)
+    count = serializers.IntegerField(min_value=1)
+    detector = serializers.CharField()
+    where = serializers.ChoiceField(choices=WHERE)
+
+
 class RequestLogSerializer(serializers.ModelSerializer[RequestLog]):
     cost_usd = serializers.DecimalField(
         max_digits=18, decimal_places=6, coerce_to_string=True, allow_null=True
     )
     fallbacks = serializers.ListField(child=serializers.CharField(), read_only=True)
+    redactions = RedactionSerializer(many=True, read_only=True)
 
     class Meta:
         model = RequestLog
@@ -33,7 +46,7 @@ class RequestLogSerializer(serializers.ModelSerializer[RequestLog]):
             "endpoint", "model_requested", "model_dispatched", "provider", "deployment_id",
             "stream", "status", "error_type", "input_tokens", "output_tokens",
             "cached_input_tokens", "reasoning_tokens", "latency_ms", "ttfb_ms", "cost_usd",
-            "fallbacks", "attempts", "client_disconnected",
+            "fallbacks", "attempts", "client_disconnected", "redactions",
         ]  # fmt: skip
 
 

@@ -7,14 +7,17 @@ policy of budgets (org per month, project per day, key in total and per
 request) and the key's RPM/TPM limits, which adds the admission script and
 the settlement; non-streamed and streamed.
 Then the same at a steady BENCH_PACED_RPS, below saturation, where latency is
-what the proxy adds to one request rather than queueing; and resident memory
-per proxy process. Numbers on shared 2-core machines are noisy (the
+what the proxy adds to one request rather than queueing; a ~500-byte prompt
+through the proxy without and with a PII policy (validator entities, mask),
+plus the redact stage's own work on it in process; and resident memory per
+proxy process. Numbers on shared 2-core machines are noisy (the
 load generator shares the cores): compare the ratios of one run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -39,6 +42,19 @@ DURATION_S = float(os.environ.get("BENCH_SECONDS", "5"))
 WORKERS = os.environ.get("SELIXES_PROXY_WORKERS", "1")
 PACED_RATE = float(os.environ.get("BENCH_PACED_RPS", "150"))
 PROMPT = {"role": "user", "content": "Summarise the benchmark in one sentence please."}
+# A typical ~500-byte prompt for the PII rows: prose with an email and a phone number.
+PII_PROMPT = {
+    "role": "user",
+    "content": (
+        "Hi team, please draft a short reply to the customer below. She wrote in yesterday"
+        " about her order, which arrived late and with a damaged box. She asks whether we can"
+        " send a replacement before the end of the month, and whether the shipping fee can be"
+        " refunded. Her email is jane.doe@example.com and her phone is (415) 555-0132; she"
+        " prefers email. Keep the tone friendly and apologetic, offer the replacement, confirm"
+        " the refund of the shipping fee, and mention that the new parcel will be tracked."
+        " Sign it from the support desk."
+    ),
+}
 
 
 async def _load(url: str, headers: dict[str, str], body: bytes) -> tuple[float, list[float], int]:
@@ -145,6 +161,46 @@ for scope, scope_id, period in wanted:
 actions.set_key_rate_limits(key, RateLimits(10**6, 10**9), actor)
 """
 
+# Run in `manage.py shell`: the validator entities masked for the PII key's org.
+PII_POLICY = """
+from pii_policy.actions import set_org_policy
+from pii_policy.specs import PolicySpec
+from tenants.audit import Actor
+from tenants.models import ApiKey
+key = ApiKey.objects.select_related("org").get(prefix="{prefix}")
+entities = dict.fromkeys(("EMAIL", "PHONE", "CREDIT_CARD", "US_SSN", "IBAN", "IP_ADDRESS"), "mask")
+set_org_policy(key.org, PolicySpec(enabled=True, entities=entities), Actor.system("make bench"))
+"""
+
+
+def _redact_work_ms() -> tuple[float, float]:
+    """The redact stage's own work on PII_PROMPT, in process: p50 and p99 in ms."""
+    from gateway.proxy.pii.content import redact_request
+    from gateway.proxy.pii.policy import compile_policy
+    from gateway.proxy.pii.redactor import Redactor
+
+    entities = dict.fromkeys(
+        ("EMAIL", "PHONE", "CREDIT_CARD", "US_SSN", "IBAN", "IP_ADDRESS"), "mask"
+    )
+    entry = {
+        "enabled": True,
+        "entities": entities,
+        "custom_patterns": [],
+        "restore_in_response": False,
+    }
+    compiled = compile_policy(entry, "bench", None, None)  # type: ignore[arg-type]
+    assert compiled is not None
+    timings: list[float] = []
+    for _ in range(3000):
+        payload = {"model": "gpt-demo", "messages": [dict(PII_PROMPT)]}
+        started = time.perf_counter()
+        redactor = Redactor(compiled)
+        redact_request(
+            payload, "chat", "openai", functools.partial(redactor.redact, where="prompt")
+        )
+        timings.append(time.perf_counter() - started)
+    return _pct(timings, 50), _pct(timings, 99)
+
 
 def main() -> int:
     devenv.prepare()
@@ -173,6 +229,17 @@ def main() -> int:
     policy_key = policed["api_key"]
     prefix = credentials.display_prefix(policy_key, credentials.API_KEY_PREFIX)
     _manage("shell", "-c", POLICY.format(prefix=prefix))
+    # And one with a PII policy (validator entities, mask), but no budgets.
+    redacted = json.loads(
+        _manage("bootstrap", "--org=Bench PII", "--email=pii@selixes.local",
+                "--password=bench-password-123")
+    )  # fmt: skip
+    _manage("demo_routes", f"--org-id={redacted['org_id']}", f"--mock-url={mock_url}")
+    pii_key = redacted["api_key"]
+    pii_prefix = credentials.display_prefix(pii_key, credentials.API_KEY_PREFIX)
+    _manage("shell", "-c", PII_POLICY.format(prefix=pii_prefix))
+    pii_auth = {"authorization": f"Bearer {pii_key}"}
+    pii_plain = orjson.dumps({"model": "gpt-demo", "messages": [PII_PROMPT]})
     auth = {"authorization": f"Bearer {demo['api_key']}"}
     policy = {"authorization": f"Bearer {policy_key}"}
     mock_auth = {"authorization": "Bearer bench-key"}
@@ -202,11 +269,15 @@ def main() -> int:
         policy_pair = asyncio.run(
             _paced([(direct, mock_auth, direct_plain), (through, policy, plain)])
         )
+        # The same ~500-byte prompt through the proxy without and with the PII policy.
+        pii_pair = asyncio.run(_paced([(through, auth, pii_plain), (through, pii_auth, pii_plain)]))
         paced = [
             ("mock direct", plain_pair[0]),
             ("proxy -> mock", plain_pair[1]),
             ("mock direct", policy_pair[0]),
             ("  + budgets, limits", policy_pair[1]),
+            ("proxy, 500 B prompt", pii_pair[0]),
+            ("  + PII policy (mask)", pii_pair[1]),
         ]
         processes = [psutil.Process(proxy.pid), *psutil.Process(proxy.pid).children(recursive=True)]
         serving = [p for p in processes if p.pid != proxy.pid] or processes
@@ -249,6 +320,13 @@ def main() -> int:
         f"budgets and limits add {added[1][0] - added[0][0]:.2f} ms p50,"
         f" {added[1][1] - added[0][1]:.2f} ms p99"
     )
+    pii_added = [_pct(pii_pair[1], q) - _pct(pii_pair[0], q) for q in (50, 99)]
+    print(
+        f"PII policy (validator entities, mask) adds {pii_added[0]:.2f} ms p50,"
+        f" {pii_added[1]:.2f} ms p99 on a {len(PII_PROMPT['content'])}-byte prompt"
+    )
+    work50, work99 = _redact_work_ms()
+    print(f"redact stage work in process on that prompt: {work50:.3f} ms p50, {work99:.3f} ms p99")
     print("memory per proxy process (RSS MiB): " + ", ".join(f"{r:.1f}" for r in rss))
     return 0
 

@@ -53,6 +53,8 @@ def test_a_put_route_is_in_the_snapshot_after_commit(
         "gpt-4o": {
             "strategy": "weighted",
             "min_quality": 70,
+            "max_attempts": None,
+            "deadline_s": None,
             "deployments": [
                 {
                     "id": f"{route_id}:0",

@@ -1,4 +1,4 @@
-"""manage.py rewrap_secrets: re-seal provider keys under the first of SELIXES_MASTER_KEYS."""
+"""manage.py rewrap_secrets: re-seal provider keys and PII keys under the first master key."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from gateway.rewrap import BATCH_SIZE, rewrap_provider_keys
+from pii_policy.rewrap import rewrap_pii_secrets
 
 
 class Command(BaseCommand):
     help = (
-        "Re-seal every provider key that is not sealed under the current (first) master key,"
-        " then republish the affected orgs' snapshots. Safe to run again."
+        "Re-seal every provider key and PII pseudonymization key that is not sealed under the"
+        " current (first) master key, then republish the affected orgs' snapshots."
+        " Safe to run again."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -28,8 +30,18 @@ class Command(BaseCommand):
             f" '{result.current_key_id}'; republished {len(result.orgs)} org(s);"
             f" {result.failed} failed"
         )
+        pii = rewrap_pii_secrets(batch_size=options["batch_size"])
+        self.stdout.write(
+            f"rewrapped {pii.rewrapped} PII pseudonymization key(s); republished"
+            f" {len(pii.orgs)} org(s); {pii.failed} failed"
+        )
         if result.failed:
             raise CommandError(
                 f"{result.failed} provider key(s) do not open under any configured master key;"
                 " keep the old key configured and see the log for their ids."
+            )
+        if pii.failed:
+            raise CommandError(
+                f"{pii.failed} PII pseudonymization key(s) do not open under any configured"
+                " master key; keep the old key configured and see the log for their org ids."
             )

@@ -1,20 +1,24 @@
 """Route stage: read and check the request body, then find the alias's deployments.
 
 It reads the body once (bounded), parses it, and puts the payload and the
-candidate deployments on the context for the stages inside it. The full
-strategies (latency, cost, weighted, circuit breakers) come with the
-routing issue; here the order is the route's order.
+candidate deployments on the context for the stages inside it: the route's
+deployments in its strategy's order, minus open breakers and retry-afters
+(gateway.proxy.routing). It runs before admission, so a budget's fallback
+follows the same order.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
 
 from gateway.proxy.context import RequestContext
-from gateway.proxy.errors import InvalidRequest, NotFound
+from gateway.proxy.errors import InvalidRequest, NotFound, ServiceUnavailable
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, header, read_body
+from gateway.proxy.routing.failover import Failover
+from gateway.proxy.routing.router import Router, expected_size
 
 # path -> (operation, client dialect)
 OPERATIONS: dict[str, tuple[str, str]] = {
@@ -79,10 +83,25 @@ def check_embeddings(payload: dict[str, Any]) -> None:
     raise InvalidRequest("'input' must be a non-empty string or array.", param="input")
 
 
+class DeploymentsRateLimited(ServiceUnavailable):
+    """Every deployment of the route is inside a provider's retry-after: none is tried."""
+
+    type = "upstream_error"
+    code = "all_deployments_rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(retry_after_s, 1)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [(b"retry-after", str(self.retry_after_s).encode())]
+
+
 class RouteStage:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, router: Router) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.router = router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: RequestContext = scope["state"]["ctx"]
@@ -93,7 +112,8 @@ class RouteStage:
         ctx.operation, ctx.dialect = operation
         if ctx.dialect == "anthropic":
             ctx.client_headers = client_headers(scope)
-        payload = parse_payload(await read_body(receive, self.max_body_bytes))
+        body = await read_body(receive, self.max_body_bytes)
+        payload = parse_payload(body)
         model = payload.get("model")
         if not isinstance(model, str) or not model:
             raise InvalidRequest("'model' must be a non-empty string.", param="model")
@@ -112,5 +132,23 @@ class RouteStage:
                 param="model",
             )
         ctx.payload = payload
-        ctx.candidates = list(route["deployments"])
+        input_tokens, output_tokens = expected_size(payload, len(body), ctx.dialect, ctx.operation)
+        plan = await self.router.choose(ctx.tenant, route, input_tokens, output_tokens)
+        ctx.strategy = route["strategy"]
+        if not plan.candidates:
+            raise DeploymentsRateLimited(
+                f"Every deployment of '{model}' asked to be left alone for now (429 retry-after).",
+                math.ceil(plan.retry_after_ms / 1000),
+            )
+        ctx.candidates = plan.candidates
+        deadline_s = route.get("deadline_s")
+        ctx.failover = Failover(
+            ctx.tenant["org_id"],
+            self.router.book,
+            self.router.config,
+            max_attempts=route.get("max_attempts"),
+            deadline_at=ctx.started_at + deadline_s if deadline_s else None,
+            probing=plan.probing,
+            request_started=ctx.started_at,
+        )
         await self.app(scope, receive, send)

@@ -147,7 +147,13 @@ class UpstreamStage:
         canonical = dialect.to_canonical(ctx.payload)
         failures: list[_AttemptFailed] = []
         offers, index, budget_ends_chain = ctx.offers, 0, False
+        failover, stopped = ctx.failover, None
         while index < len(offers):
+            if ctx.attempts and failover is not None:
+                # The route's attempt limit and deadline; a jittered pause between attempts.
+                stopped = await failover.before_retry(len(ctx.attempts))
+                if stopped is not None:
+                    break
             if index > 0 and ctx.hold is not None:
                 # The failed attempt's reservation goes back; the next candidate
                 # the budget can cover is reserved for (or none is, and we stop).
@@ -159,17 +165,25 @@ class UpstreamStage:
             offer = ctx.offer = offers[index]
             index += 1
             started = time.perf_counter()
+            if failover is not None:
+                failover.started()
             try:
                 await self._attempt(ctx, send, dialect, _held_to(canonical, offer), offer)
             except _AttemptFailed as failure:
                 failures.append(failure)
                 ctx.attempts.append(_attempt(offer.deployment, failure.outcome, started))
+                if failover is not None:
+                    failover.failed(offer.deployment, failure.outcome, failure.retry_after_s)
                 continue
             ctx.attempts.append(_attempt(offer.deployment, "ok", started))
+            if failover is not None:
+                failover.succeeded(offer.deployment, ctx.ttfb_ms, broken=ctx.error_type is not None)
             return
         chain = "; ".join(f"{a['provider']}/{a['model']}: {a['outcome']}" for a in ctx.attempts)
         if budget_ends_chain:
             chain += "; the budget cannot cover the remaining deployments"
+        if stopped is not None:
+            chain += f"; {stopped}"
         retry_after = min(
             (f.retry_after_s for f in failures if f.retry_after_s is not None), default=None
         )

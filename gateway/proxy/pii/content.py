@@ -1,0 +1,175 @@
+"""Find every text a provider would see (requests) or a caller would get (answers), and redact it.
+
+Requests are redacted in place, in the client's own form, before the
+upstream stage translates them or passes them through natively, so one walk
+covers every path:
+
+- OpenAI chat: message `content` (a string or parts: `text`, `refusal`),
+  system and developer messages, tool results, `tool_calls[].function.arguments`
+  and the legacy `function_call.arguments` (JSON strings: the string values
+  are scanned, keys are not), the assistant's `refusal`, `user`, and
+  `prediction.content`;
+- Anthropic /v1/messages: `system` (string or blocks), content blocks
+  (`text`, `tool_use.input` at any depth, `tool_result.content`, plain-text
+  `document` sources), `metadata.user_id`;
+- embeddings: `input` strings (token-id arrays pass as they are).
+
+Not scanned, on purpose: message `name` fields (OpenAI allows only
+`[A-Za-z0-9_-]{1,64}` there, so a mask would break the request; they label
+participants rather than carry prose), tool definitions (the developer's
+schema, not user data), binary attachments (images, audio, PDFs: base64
+cannot be scanned as text), and thinking blocks (the provider wrote them and
+signs them; changing one breaks the signature).
+
+Inside tool arguments and tool inputs every string value is scanned, whatever
+its key (`{"name": "Ada Lovelace"}` is user data there). Nesting deeper than
+MAX_DEPTH is refused with 400 rather than walked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from gateway.proxy.errors import InvalidRequest
+
+MAX_DEPTH = 64
+JSON = dict[str, Any]
+Scan = Callable[[str], str]
+
+# Structural keys of messages and blocks: identifiers, roles, binary payloads.
+_SKIP = frozenset(
+    {
+        "role",
+        "type",
+        "id",
+        "name",
+        "tool_call_id",
+        "tool_use_id",
+        "image_url",
+        "input_audio",
+        "file",
+        "audio",
+        "cache_control",
+        "signature",
+        "thinking",
+        "redacted_thinking",
+        "media_type",
+        "url",
+        "citations",
+        "model",
+        "encrypted_content",
+        "encrypted_index",
+    }
+)
+
+
+def _too_deep() -> InvalidRequest:
+    return InvalidRequest(
+        f"The request's content is nested deeper than {MAX_DEPTH} levels.", code="too_deep"
+    )
+
+
+def scan_values(value: Any, scan: Scan, depth: int = 0) -> Any:
+    """Return a JSON value with every string in it scanned (keys kept)."""
+    if depth > MAX_DEPTH:
+        raise _too_deep()
+    if isinstance(value, str):
+        return scan(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (str, dict, list)):
+                value[key] = scan_values(item, scan, depth + 1)
+        return value
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, (str, dict, list)):
+                value[index] = scan_values(item, scan, depth + 1)
+    return value
+
+
+def scan_arguments(arguments: str, scan: Scan, depth: int) -> str:
+    """Scan a JSON-string of tool arguments value by value; text that is not JSON as text."""
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return scan(arguments)
+    if isinstance(parsed, str):
+        return orjson.dumps(scan(parsed)).decode()
+    if not isinstance(parsed, (dict, list)):
+        return arguments  # a number or a boolean holds no text
+    return orjson.dumps(scan_values(parsed, scan, depth + 1)).decode()
+
+
+def _structure(value: Any, scan: Scan, depth: int) -> Any:
+    """Walk message structure: text fields scanned, structural and binary fields skipped."""
+    if depth > MAX_DEPTH:
+        raise _too_deep()
+    if isinstance(value, str):
+        return scan(value)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, (str, dict, list)):
+                value[index] = _structure(item, scan, depth + 1)
+        return value
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("type")
+    for key, item in value.items():
+        if key in _SKIP or not isinstance(item, (str, dict, list)):
+            continue
+        if key == "arguments" and isinstance(item, str):
+            value[key] = scan_arguments(item, scan, depth)
+        elif key == "input" and kind == "tool_use":
+            value[key] = scan_values(item, scan, depth + 1)
+        elif key == "data" and kind != "text":
+            continue  # base64 images and documents, redacted thinking
+        else:
+            value[key] = _structure(item, scan, depth + 1)
+    return value
+
+
+def redact_request(payload: JSON, operation: str, dialect: str, scan: Scan) -> None:
+    """Scan, in place, every text of a parsed request the provider would see."""
+    if operation == "embeddings":
+        given = payload.get("input")
+        if isinstance(given, str):
+            payload["input"] = scan(given)
+        elif isinstance(given, list):
+            payload["input"] = [scan(item) if isinstance(item, str) else item for item in given]
+        return
+    messages = payload.get("messages")
+    if isinstance(messages, list):
+        _structure(messages, scan, 0)
+    if dialect == "anthropic":
+        system = payload.get("system")
+        if isinstance(system, (str, list)):
+            payload["system"] = _structure(system, scan, 0)
+        metadata = payload.get("metadata")
+        if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
+            metadata["user_id"] = scan(metadata["user_id"])
+        return
+    if isinstance(payload.get("user"), str):
+        payload["user"] = scan(payload["user"])
+    prediction = payload.get("prediction")
+    if isinstance(prediction, dict) and isinstance(prediction.get("content"), (str, list)):
+        prediction["content"] = _structure(prediction["content"], scan, 0)
+
+
+def redact_answer(answer: JSON, dialect: str, scan: Scan) -> None:
+    """Scan, in place, the text and tool calls of a non-streamed answer in the client's form."""
+    if dialect == "anthropic":
+        content = answer.get("content")
+        if isinstance(content, list):
+            _structure(content, scan, 0)
+        return
+    for choice in answer.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        if "logprobs" in choice:
+            choice["logprobs"] = None  # token by token, the answer's text again
+        message = choice.get("message")
+        if isinstance(message, dict):
+            _structure(message, scan, 0)

@@ -1,0 +1,373 @@
+"""Redact streamed answers with a carry-over window, and rewrite the client's SSE with it.
+
+WindowRedactor: text deltas in, redacted text out. It releases only text
+that can no longer be part of an entity and holds back the tail from the
+last place one could still be growing:
+
+- the trailing token (no whitespace yet after it): `bob` may become
+  `bob@example.com`, `<EMAIL_3f` a pseudonym token to restore;
+- before it, whitespace-separated groups that can join a number-like entity
+  (cards `4111 1111 …`, phones `+1 (555) 123-4567`, IBANs `GB82 WEST 1234 …`):
+  groups holding a digit, or of at most four capitals, digits or `+()-./#`,
+  and, when the policy has NER, capitalised words (`Ada Lovelace`);
+  separated by at most three spaces on one line;
+- never more than MAX_WINDOW characters: past that the head is released.
+
+So prose is released as soon as the word after it has begun, and time to
+first token grows by at most one window. Every release is redacted with the
+findings of the window plus CONTEXT_CHARS of already released text (context
+words such as "passport no." stay visible), cut where no finding crosses, so
+for text whose entities are local the output equals the non-streamed
+redaction of the whole (tests/pii/test_stream.py checks every split point).
+
+OpenAIStreamRewriter and AnthropicStreamRewriter apply windows to the SSE the
+proxy sends a client (translated or natively passed through): text deltas
+and tool-call argument deltas are rewritten, everything else (framing, usage,
+the cost comment) passes byte for byte; a window is flushed before its
+choice finishes or its content block stops, and before the stream ends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from gateway.proxy.errors import PiiScanFailed
+from gateway.proxy.pii.redactor import Redactor
+from gateway.proxy.pii.spans import Finding
+
+MAX_WINDOW = 256
+CONTEXT_CHARS = 96
+_GROUP = re.compile(r"\S+")
+_GAP_MAX = 3
+_SYMBOLS = frozenset("+()-./#")
+
+
+def _joinable(token: str, names: bool) -> bool:
+    """Can this whitespace-separated group be part of an entity spanning several groups?"""
+    if any(char.isdigit() for char in token):
+        return True
+    if len(token) <= 4 and all(char.isupper() or char in _SYMBOLS for char in token):
+        return True
+    return names and token[:1].isupper()
+
+
+def hold_start(text: str, names: bool) -> int:
+    """Return the index from which `text` could still be part of a growing entity."""
+    length = len(text)
+    base = max(0, length - MAX_WINDOW)
+    groups = [(m.start(), m.end()) for m in _GROUP.finditer(text, base)]
+    if not groups:
+        return length
+    start, end = groups[-1]
+    if end == length:
+        hold = start  # the trailing group is still being written
+        if not _joinable(text[start:end], names):
+            return hold
+    else:
+        gap = text[end:]
+        if len(gap) > _GAP_MAX or "\n" in gap or not _joinable(text[start:end], names):
+            return length
+        hold = start
+    for start, end in reversed(groups[:-1]):
+        gap = text[end:hold]
+        if len(gap) > _GAP_MAX or "\n" in gap or not _joinable(text[start:end], names):
+            break
+        hold = start
+    return max(hold, base)
+
+
+class WindowRedactor:
+    """One stream of text deltas (a choice's content, one tool call's arguments)."""
+
+    __slots__ = ("_context", "_json", "_names", "_pending", "_redactor")
+
+    def __init__(self, redactor: Redactor, json_escaped: bool = False) -> None:
+        self._redactor = redactor
+        self._json = json_escaped
+        self._names = bool(redactor.policy.ner_types)
+        self._context = ""  # already released original text, for context words
+        self._pending = ""
+
+    def feed(self, delta: str) -> str:
+        """Take the next delta; return the redacted text that is now final (may be "")."""
+        if not delta:
+            return ""
+        self._pending += delta
+        cut = hold_start(self._pending, self._names)
+        if cut <= 0:
+            return ""
+        return self._release(cut, final=False)
+
+    def flush(self) -> str:
+        """End of the stream: return the rest, redacted."""
+        if not self._pending:
+            return ""
+        return self._release(len(self._pending), final=True)
+
+    def _release(self, cut: int, final: bool) -> str:
+        context, pending = self._context, self._pending
+        offset = len(context)
+        found = self._redactor.findings(context + pending, bounded=False)
+        findings: list[Finding] = []
+        for finding in found:
+            start, end = finding.start - offset, finding.end - offset
+            if end <= 0:
+                continue  # released already
+            if start < 0:
+                start = 0  # began in released text (only past MAX_WINDOW): redact the rest
+            if not final and start < cut < end:
+                cut = start  # never cut through a finding
+            findings.append(Finding(finding.entity, start, end, finding.detector))
+        if cut <= 0:
+            return ""
+        head = [f for f in findings if f.end <= cut]
+        released = pending[:cut]
+        self._context = (context + released)[-CONTEXT_CHARS:]
+        self._pending = pending[cut:]
+        return self._redactor.apply(released, head, "answer", self._json)
+
+
+class _Windows:
+    """Windows by key, created on first use."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self.open: dict[Any, WindowRedactor] = {}
+
+    def feed(self, key: Any, text: str, json_escaped: bool = False) -> str:
+        window = self.open.get(key)
+        if window is None:
+            window = self.open[key] = WindowRedactor(self.redactor, json_escaped)
+        return window.feed(text)
+
+    def flush(self, key: Any) -> str:
+        window = self.open.pop(key, None)
+        return window.flush() if window is not None else ""
+
+
+class _Events:
+    """Split SSE bytes into whole events (blank-line terminated), whatever the reads."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buffer = self._buffer + data
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n")
+        events = buffer.split(b"\n\n")
+        self._buffer = events.pop()
+        return [event + b"\n\n" for event in events]
+
+    def rest(self) -> bytes:
+        rest, self._buffer = self._buffer, b""
+        return rest
+
+
+def _json(data: bytes) -> Any:
+    """Parse an event's data; what cannot be read cannot be scanned, so it never goes on."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise PiiScanFailed("An event of the answer could not be read to scan it for PII.") from e
+
+
+def _fields(event: bytes) -> tuple[bytes, bytes | None]:
+    """Return an event's name and its data (None when it has none, e.g. a comment)."""
+    name = b""
+    data: list[bytes] = []
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
+        elif line.startswith(b"event:"):
+            name = line[6:].strip()
+    return name, (b"\n".join(data) if data else None)
+
+
+class StreamRewriter:
+    """Rewrite a client SSE stream; `feed` and `finish` return the bytes to send on."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.windows = _Windows(redactor)
+        self._events = _Events()
+
+    def feed(self, data: bytes) -> bytes:
+        return b"".join(self._event(event) for event in self._events.feed(data))
+
+    def finish(self) -> bytes:
+        """The stream ends (cost comment, or broken off): flush every window first."""
+        return self._flush_all() + self._events.rest()
+
+    def _event(self, event: bytes) -> bytes:
+        raise NotImplementedError
+
+    def _flush_all(self) -> bytes:
+        raise NotImplementedError
+
+
+class OpenAIStreamRewriter(StreamRewriter):
+    """`data: {chat.completion.chunk}` events; windows per (choice, content | tool call)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__(redactor)
+        self._template: dict[str, Any] = {"object": "chat.completion.chunk"}
+
+    def _event(self, event: bytes) -> bytes:
+        _, data = _fields(event)
+        if data is None:
+            return event  # comments: keep-alives and the cost line
+        if data == b"[DONE]":
+            return self._flush_all() + event
+        chunk = _json(data)
+        if not isinstance(chunk, dict) or chunk.get("error") is not None:
+            return self._flush_all() + event
+        choices = chunk.get("choices")
+        if not choices:
+            return self._flush_all() + event  # the usage-only chunk comes after the text
+        self._template = {
+            key: chunk[key] for key in ("id", "object", "created", "model") if key in chunk
+        }
+        changed = False
+        for choice in choices:
+            if isinstance(choice, dict):
+                changed = self._choice(choice) or changed
+        if not changed:
+            return event
+        return b"data: " + orjson.dumps(chunk) + b"\n\n"
+
+    def _choice(self, choice: dict[str, Any]) -> bool:
+        index = choice.get("index", 0)
+        delta = choice.get("delta")
+        changed = False
+        if choice.get("logprobs") is not None:
+            choice["logprobs"] = None
+            changed = True
+        if not isinstance(delta, dict):
+            return changed
+        text = delta.get("content")
+        if isinstance(text, str) and text:
+            delta["content"] = self.windows.feed((index, "content"), text)
+            changed = True
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            arguments = function.get("arguments") if isinstance(function, dict) else None
+            if isinstance(arguments, str) and arguments:
+                assert function is not None
+                key = (index, "tool", call.get("index", 0))
+                function["arguments"] = self.windows.feed(key, arguments, json_escaped=True)
+                changed = True
+        if choice.get("finish_reason"):
+            # The choice ends here: what its windows hold goes out in this chunk.
+            for key in [k for k in self.windows.open if k[0] == index]:
+                rest = self.windows.flush(key)
+                if not rest:
+                    continue
+                changed = True
+                if key[1] == "content":
+                    delta["content"] = (delta.get("content") or "") + rest
+                else:
+                    calls = delta.setdefault("tool_calls", [])
+                    calls.append({"index": key[2], "function": {"arguments": rest}})
+        return changed
+
+    def _flush_all(self) -> bytes:
+        out: list[bytes] = []
+        for key in list(self.windows.open):
+            rest = self.windows.flush(key)
+            if not rest:
+                continue
+            delta: dict[str, Any] = (
+                {"content": rest}
+                if key[1] == "content"
+                else {"tool_calls": [{"index": key[2], "function": {"arguments": rest}}]}
+            )
+            chunk = {
+                **self._template,
+                "choices": [{"index": key[0], "delta": delta, "finish_reason": None}],
+            }
+            out.append(b"data: " + orjson.dumps(chunk) + b"\n\n")
+        return b"".join(out)
+
+
+def _anthropic_event(name: bytes, data: dict[str, Any]) -> bytes:
+    return b"event: " + name + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+class AnthropicStreamRewriter(StreamRewriter):
+    """Anthropic Messages events; one window per content block index."""
+
+    _KINDS: dict[str, tuple[str, str]] = {
+        "text_delta": ("text", "text"),
+        "input_json_delta": ("partial_json", "json"),
+    }
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__(redactor)
+        self._kind: dict[Any, str] = {}  # block index -> "text" | "json"
+
+    def _event(self, event: bytes) -> bytes:
+        name, data = _fields(event)
+        if data is None or name in (b"ping",):
+            return event
+        body = _json(data)
+        if not isinstance(body, dict):
+            return event
+        kind = body.get("type")
+        if kind == "content_block_delta":
+            return self._delta(name, body, event)
+        if kind == "content_block_start":
+            block = body.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+                self._kind[body.get("index")] = "text"
+                block["text"] = self.windows.feed(body.get("index"), block["text"])
+                return _anthropic_event(name or b"content_block_start", body)
+            return event
+        if kind == "content_block_stop":
+            return self._flush(body.get("index")) + event
+        if kind in ("message_delta", "message_stop", "error") or name == b"error":
+            return self._flush_all() + event
+        return event
+
+    def _delta(self, name: bytes, body: dict[str, Any], event: bytes) -> bytes:
+        delta = body.get("delta")
+        if not isinstance(delta, dict):
+            return event
+        found = self._KINDS.get(str(delta.get("type")))
+        if found is None:
+            return event  # thinking and signature deltas pass as they are
+        field, kind = found
+        text = delta.get(field)
+        if not isinstance(text, str) or not text:
+            return event
+        index = body.get("index")
+        self._kind[index] = kind
+        delta[field] = self.windows.feed(index, text, json_escaped=kind == "json")
+        return _anthropic_event(name or b"content_block_delta", body)
+
+    def _flush(self, index: Any) -> bytes:
+        rest = self.windows.flush(index)
+        if not rest:
+            return b""
+        kind = self._kind.get(index, "text")
+        delta = (
+            {"type": "text_delta", "text": rest}
+            if kind == "text"
+            else {"type": "input_json_delta", "partial_json": rest}
+        )
+        return _anthropic_event(
+            b"content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        )
+
+    def _flush_all(self) -> bytes:
+        return b"".join(self._flush(index) for index in list(self.windows.open))
+
+
+RewriterFactory = Callable[[Redactor], StreamRewriter]
+REWRITERS: dict[str, RewriterFactory] = {
+    "openai": OpenAIStreamRewriter,
+    "anthropic": AnthropicStreamRewriter,
+}

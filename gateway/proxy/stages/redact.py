@@ -1,0 +1,175 @@
+"""Redact stage: the tenant's PII policy on the prompt, and on the answer on its way out.
+
+Request half: every text the provider would see is scanned in the client's
+own form (gateway.proxy.pii.content) before the upstream stage translates it
+or passes it through natively; a blocked type is a 400 `pii_blocked`, a
+detector that cannot run a 5xx, and in both cases nothing is forwarded.
+
+Response half (a wrapped `send`): a non-streamed chat answer is held until
+its body is complete, redacted (text, tool calls; logprobs dropped) and sent
+with a corrected content-length; a stream is rewritten event by event
+through carry-over windows (gateway.proxy.pii.stream). The
+`x-selixes-redactions` header lists prompt and answer redactions of a
+non-streamed answer; a stream's headers leave before its answer exists, so
+there it lists the prompt's (the request log has both).
+
+It sits inside the route stage, which parses the body, and outside
+admission, so a blocked request is never admitted, limited or charged, and
+the token bound is computed on the text that is actually sent. Without a
+policy the cost is one dict lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from gateway.proxy import metrics
+from gateway.proxy.context import RequestContext
+from gateway.proxy.errors import PiiBlocked, PiiScanFailed, ProxyError
+from gateway.proxy.formats.anthropic_messages import encode_event, error_body
+from gateway.proxy.formats.openai_sse import encode_error
+from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send
+from gateway.proxy.pii.content import redact_answer, redact_request
+from gateway.proxy.pii.policy import PolicyCache
+from gateway.proxy.pii.redactor import Redactor
+from gateway.proxy.pii.stream import REWRITERS, StreamRewriter
+
+HEADER = b"x-selixes-redactions"
+_COST_COMMENT = b": x-selixes-cost-usd"
+
+
+class RedactStage:
+    def __init__(self, app: ASGIApp, policies: PolicyCache) -> None:
+        self.app = app
+        self.policies = policies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx: RequestContext = scope["state"]["ctx"]
+        policy = (
+            self.policies.policy_for(ctx.tenant, ctx.key)
+            if ctx.operation and ctx.tenant is not None
+            else None
+        )
+        if policy is None:
+            await self.app(scope, receive, send)
+            return
+        redactor = Redactor(policy)
+
+        def scan(text: str) -> str:
+            return redactor.redact(text, "prompt")
+
+        try:
+            policy.check()
+            if policy.ner_types:
+                # NER costs tens of ms per KB and its first use loads the model
+                # (seconds): off the event loop, so other requests keep flowing.
+                await asyncio.to_thread(
+                    redact_request, ctx.payload, ctx.operation, ctx.dialect, scan
+                )
+            else:
+                redact_request(ctx.payload, ctx.operation, ctx.dialect, scan)
+            await self.app(scope, receive, _Answer(ctx, redactor, send).send)
+        except ProxyError as e:
+            if not isinstance(e, PiiBlocked) and e.code.startswith("pii_"):
+                metrics.count_failure(e.code)
+            raise
+        finally:
+            ctx.redactions = redactor.audit()
+            for entry in ctx.redactions:
+                metrics.count_redaction(
+                    entry["entity"], entry["action"], entry["where"], entry["count"]
+                )
+
+
+class _Answer:
+    """The response half: redact what goes back to the caller."""
+
+    def __init__(self, ctx: RequestContext, redactor: Redactor, send: Send) -> None:
+        self.ctx = ctx
+        self.redactor = redactor
+        self._send = send
+        self._start: Message | None = None  # held until a non-streamed body is complete
+        self._body: list[bytes] = []
+        self._rewriter: StreamRewriter | None = None
+
+    def _headers(self, message: Message, value: str) -> None:
+        if value:
+            message["headers"] = [*message.get("headers", []), (HEADER, value.encode())]
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await self._on_start(message)
+        elif message["type"] == "http.response.body":
+            if self._rewriter is not None:
+                await self._stream_body(message)
+            elif self._start is not None:
+                await self._whole_body(message)
+            else:
+                await self._send(message)
+        else:
+            await self._send(message)
+
+    async def _on_start(self, message: Message) -> None:
+        ctx = self.ctx
+        if message["status"] == 200 and ctx.operation == "chat":
+            if ctx.stream:
+                self._rewriter = REWRITERS[ctx.dialect](self.redactor)
+            else:
+                self._start = message  # the header needs the answer's redactions too
+                return
+        self._headers(message, self.redactor.header("prompt"))
+        await self._send(message)
+
+    async def _whole_body(self, message: Message) -> None:
+        self._body.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        start, self._start = self._start, None
+        assert start is not None
+        body = b"".join(self._body)
+        try:
+            answer = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise PiiScanFailed("The answer could not be read to scan it for PII.") from e
+        if isinstance(answer, dict):
+            redactor = self.redactor
+
+            def scan(text: str) -> str:
+                return redactor.redact(text, "answer")
+
+            if redactor.policy.ner_types:
+                await asyncio.to_thread(redact_answer, answer, self.ctx.dialect, scan)
+            else:
+                redact_answer(answer, self.ctx.dialect, scan)
+            body = orjson.dumps(answer)
+        headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        start["headers"] = headers
+        self._headers(start, self.redactor.header())
+        await self._send(start)
+        await self._send({"type": "http.response.body", "body": body})
+
+    async def _stream_body(self, message: Message) -> None:
+        assert self._rewriter is not None
+        data: bytes = message.get("body", b"")
+        more = message.get("more_body", False)
+        try:
+            if not more or data.startswith(_COST_COMMENT):
+                # The last message carries the cost comment: the held text goes before it.
+                out = self._rewriter.finish() + self._rewriter.feed(data)
+            else:
+                out = self._rewriter.feed(data)
+        except ProxyError as e:
+            # Mid-stream nothing unscanned may follow: an error event ends the stream.
+            await self._send(
+                {"type": "http.response.body", "body": self._error_event(e), "more_body": False}
+            )
+            raise
+        await self._send({"type": "http.response.body", "body": out, "more_body": more})
+
+    def _error_event(self, error: ProxyError) -> bytes:
+        if self.ctx.dialect == "anthropic":
+            return encode_event("error", error_body(error.message))
+        return encode_error(error.message, type=error.type, code=error.code)

@@ -1,0 +1,1 @@
+"""PII policy: what the proxy masks, pseudonymizes, blocks or allows, per org and per project."""

@@ -1,0 +1,25 @@
+"""The PII policy's share of a tenant snapshot: the org's policy, its key, projects' overrides."""
+
+from __future__ import annotations
+
+from gateway.proxy.snapshot import PiiPolicyEntry, Snapshot
+from pii_policy.models import PiiPolicy, PiiSecret
+from pii_policy.specs import PolicySpec
+from tenants.models import Organization
+
+
+def add_pii(snapshot: Snapshot, org: Organization) -> None:
+    """Set the org's policy and sealed key on `snapshot`; both stay absent until they exist."""
+    policy = PiiPolicy.objects.filter(org=org, project=None).first()
+    if policy is not None:
+        snapshot["pii"] = PolicySpec.of(policy).entry()
+    # The stored ciphertext, not a fresh seal: the snapshot stays the same across publishes.
+    sealed = PiiSecret.objects.filter(org=org).values_list("sealed", flat=True).first()
+    if sealed is not None:
+        snapshot["pii_secret"] = sealed
+
+
+def build_project_policies(org: Organization) -> dict[str, PiiPolicyEntry]:
+    """Project id -> its own policy, for the projects that have one."""
+    rows = PiiPolicy.objects.filter(org=org).exclude(project=None)
+    return {str(policy.project_id): PolicySpec.of(policy).entry() for policy in rows}
