@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,6 +158,18 @@ def _banner(demo: dict[str, str], password: str) -> str:
 """
 
 
+def _fresh_metrics_dir() -> str:
+    """An empty directory where the proxy workers' counters meet (gateway/proxy/metrics.py).
+
+    Emptied at every start: files of processes from an earlier run would add
+    their counts to this run's.
+    """
+    directory = embedded.STATE_DIR / "proxy-metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return str(directory)
+
+
 def main() -> int:
     stop_requested = False
 
@@ -185,6 +198,7 @@ def main() -> int:
         _manage(
             "demo_routes", f"--org-id={demo['org_id']}", f"--mock-url=http://127.0.0.1:{MOCK_PORT}"
         )
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _fresh_metrics_dir()
         for name, command in _children().items():
             # start_new_session: Ctrl-C in the terminal reaches only us; we stop
             # each group in order and wait, so nothing is left listening.

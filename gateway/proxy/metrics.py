@@ -1,65 +1,80 @@
-"""The proxy's /metrics: counters in the Prometheus text format, per process.
+"""The proxy's /metrics, in the Prometheus text format (prometheus-client).
 
-A handful of counters do not justify a dependency; the exposition format is
-three lines per series. Each proxy process counts its own (like
-prometheus-client without its multiprocess mode): scrape every process, or
-sum per instance. Labels never carry org ids, keys or values; tenant-named
-custom PII patterns are counted as CUSTOM so a tenant cannot grow the
-series without bound.
+Counters live in this module's registry. When one port is served by several
+uvicorn workers, a scrape reaches whichever worker accepts it, so `make run`
+sets PROMETHEUS_MULTIPROC_DIR: prometheus-client then keeps every process's
+counters in files there and each scrape sums them all. Gauges of state
+shared through Redis (routing's breakers and latencies) are collected from
+the answering process, which holds the same merged view as every other.
+
+Labels never carry org ids, keys or values; tenant-named custom PII patterns
+are counted as CUSTOM so a tenant cannot grow the series without bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from gateway.proxy.http import Send
 from gateway.proxy.pii.detectors import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
 
 _KNOWN_ENTITIES = ENTITY_TYPES | NER_ENTITIES
-_HELP = {
-    "selixes_pii_redactions_total": "Entities the PII policy masked, pseudonymized or blocked.",
-    "selixes_pii_failures_total": "Requests failed closed because PII scanning could not run.",
-}
-_counters: dict[str, dict[tuple[tuple[str, str], ...], int]] = {name: {} for name in _HELP}
-# Other modules' series (gauges of state they own), rendered as exposition lines; by name,
-# so a collector registered again replaces itself.
-_collectors: dict[str, Callable[[], list[str]]] = {}
+disable_created_metrics()  # a *_created series per counter doubles the output for nothing
+REGISTRY = CollectorRegistry(auto_describe=True)
+PII_REDACTIONS = Counter(
+    "selixes_pii_redactions",
+    "Entities the PII policy masked, pseudonymized or blocked.",
+    ["entity", "action", "where"],
+    registry=REGISTRY,
+)
+PII_FAILURES = Counter(
+    "selixes_pii_failures",
+    "Requests failed closed because PII scanning could not run.",
+    ["code"],
+    registry=REGISTRY,
+)
+# Other modules' collectors (gauges of state they own), by name, so a
+# collector registered again replaces the one before.
+_collectors: dict[str, Collector] = {}
 
 
-def register_collector(name: str, collect: Callable[[], list[str]]) -> None:
-    _collectors[name] = collect
-
-
-def increment(name: str, labels: tuple[tuple[str, str], ...], by: int = 1) -> None:
-    series = _counters[name]
-    series[labels] = series.get(labels, 0) + by
+def register_collector(name: str, collector: Collector) -> None:
+    previous = _collectors.pop(name, None)
+    if previous is not None:
+        REGISTRY.unregister(previous)
+    _collectors[name] = collector
+    REGISTRY.register(collector)
 
 
 def count_redaction(entity: str, action: str, where: str, count: int) -> None:
     label = entity if entity in _KNOWN_ENTITIES else "CUSTOM"
-    increment(
-        "selixes_pii_redactions_total",
-        (("entity", label), ("action", action), ("where", where)),
-        count,
-    )
+    PII_REDACTIONS.labels(entity=label, action=action, where=where).inc(count)
 
 
 def count_failure(code: str) -> None:
-    increment("selixes_pii_failures_total", (("code", code),))
+    PII_FAILURES.labels(code=code).inc()
 
 
 def render() -> bytes:
-    lines: list[str] = []
-    for name, help_text in _HELP.items():
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} counter")
-        for labels, value in sorted(_counters[name].items()):
-            rendered = ",".join(f'{key}="{val}"' for key, val in labels)
-            lines.append(f"{name}{{{rendered}}} {value}")
-    for collect in _collectors.values():
-        lines.extend(collect())
-    return ("\n".join(lines) + "\n").encode()
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    for collector in _collectors.values():
+        registry.register(collector)
+    return generate_latest(registry)
 
 
 async def send_metrics(send: Send) -> None:
@@ -69,7 +84,7 @@ async def send_metrics(send: Send) -> None:
             "type": "http.response.start",
             "status": 200,
             "headers": [
-                (b"content-type", b"text/plain; version=0.0.4; charset=utf-8"),
+                (b"content-type", CONTENT_TYPE_LATEST.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

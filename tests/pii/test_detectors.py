@@ -160,6 +160,61 @@ def test_it_refuses_invalid_phone_numbers(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Berlin office: 030 901820, ask for Jana.", "030 901820"),  # DE
+        ("Ring me on 020 7946 0958 after lunch.", "020 7946 0958"),  # GB
+        ("Mobile 07700 900123 please", "07700 900123"),  # GB mobile
+        ("Bureau : 01 42 68 53 00.", "01 42 68 53 00"),  # FR
+        ("Sydney desk (02) 9374 4000 ext. 12", "(02) 9374 4000 ext. 12"),  # AU
+        ("Tokyo mobile 090-1234-5678", "090-1234-5678"),  # JP
+        ("Roma 06 6982 1234", "06 6982 1234"),  # IT keeps its 0
+        ("Mumbai 022 2345 6789", "022 2345 6789"),  # IN
+        ("phone: 02079460958", "02079460958"),  # one block, after a phone word
+    ],
+)
+def test_it_finds_national_numbers_with_a_trunk_zero_in_their_country_grouping(
+    text: str, phone: str
+) -> None:
+    assert found(text, "PHONE") == [("PHONE", phone)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call 045-234-5678 today",  # the NANP layout: a US number, and invalid
+        "ref 02079460958 attached",  # one block of digits, no phone word
+        "licence F554-0967-1715",  # the tail of a longer code
+        "see version 0.20.28.10",  # a lone 0 is no trunk prefix
+        "due 21.03.2024 or 03/21/2024",  # dates
+        "call 912 34 56 78",  # no trunk 0 and no country: read as US, invalid
+        "order 88412093 for our shop in Germany",  # German numbers show their 0
+    ],
+)
+def test_it_does_not_guess_a_country_for_numbers_without_evidence(text: str) -> None:
+    assert only(text, "PHONE") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Our office in Spain: 912 34 56 78", "912 34 56 78"),  # a country name
+        ("Madrid +34 912 34 56 78, warehouse 934 56 78 90", "934 56 78 90"),  # +CC elsewhere
+        ("Teléfono: 55 1234 5678", "55 1234 5678"),  # the language's word for phone
+        ("write to ana@empresa.es or call 912 34 56 78", "912 34 56 78"),  # a ccTLD
+        ("Contato no Brasil: (11) 2860-7754", "(11) 2860-7754"),  # Brazil shows no 0
+    ],
+)
+def test_it_reads_a_national_number_in_the_country_the_text_names(text: str, phone: str) -> None:
+    assert only(text, "PHONE")[-1:] == [phone]
+
+
+def test_a_nanp_layout_is_not_read_in_a_named_country_that_prints_numbers_otherwise() -> None:
+    text = "Berlin office +49 30 901820; ref 038-538-2442"
+    assert only(text, "PHONE") == ["+49 30 901820"]
+
+
+@pytest.mark.parametrize(
     "address",
     [
         "192.168.1.1",

@@ -419,13 +419,13 @@ def test_a_policy_that_cannot_run_fails_closed(gateway: Gateway) -> None:
 
 def test_metrics_count_redactions_without_values(gateway: Gateway, alice: Persona) -> None:
     set_policy(gateway, entities={"EMAIL": "mask"})
-    series = 'selixes_pii_redactions_total{entity="EMAIL",action="mask",where="prompt"} '
+    series = 'selixes_pii_redactions_total{action="mask",entity="EMAIL",where="prompt"} '
 
     def counted() -> int:
         metrics = httpx.get(f"{gateway.proxy_url}/metrics").text
         assert EMAIL not in metrics and str(alice.org.id) not in metrics
         lines = [line for line in metrics.splitlines() if line.startswith(series)]
-        return int(lines[0].removeprefix(series)) if lines else 0
+        return int(float(lines[0].removeprefix(series))) if lines else 0
 
     before = counted()
     gateway.openai().chat.completions.create(

@@ -178,8 +178,8 @@ def test_metrics_show_each_deployments_breaker_and_latency(
     time.sleep(SYNCED_S)
     for url in client.urls:  # every process, from the shared state
         text = httpx.get(f"{url}/metrics").text
-        assert f'selixes_deployment_breaker_state{{deployment="{route_id}:0"}} 1' in text
-        assert f'selixes_deployment_breaker_state{{deployment="{route_id}:1"}} 0' in text
+        assert f'selixes_deployment_breaker_state{{deployment="{route_id}:0"}} 1.0' in text
+        assert f'selixes_deployment_breaker_state{{deployment="{route_id}:1"}} 0.0' in text
         assert f'selixes_deployment_ttfb_ms{{deployment="{route_id}:1"}}' in text
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
+from prometheus_client import CollectorRegistry, generate_latest
+
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import Failover
-from gateway.proxy.routing.gauges import MAX_SERIES, gauge_lines
+from gateway.proxy.routing.gauges import MAX_SERIES, RoutingGauges
 from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.snapshot import DeploymentEntry
 
@@ -65,8 +67,10 @@ def test_the_gauges_show_at_most_max_series_deployments_the_most_recently_used()
     book = HealthBook()
     for index in range(MAX_SERIES + 50):
         book.get(ORG, f"route:{index}").last_used_ms = index
-    lines = gauge_lines(book, RoutingConfig())
+    registry = CollectorRegistry()
+    registry.register(RoutingGauges(book, RoutingConfig()))
+    lines = generate_latest(registry).decode().splitlines()
     states = [line for line in lines if line.startswith("selixes_deployment_breaker_state{")]
     assert len(states) == MAX_SERIES
     assert f'deployment="route:{MAX_SERIES + 49}"' in states[0]
-    assert f"selixes_routing_deployments {MAX_SERIES + 50}" in lines
+    assert f"selixes_routing_deployments {MAX_SERIES + 50}.0" in lines

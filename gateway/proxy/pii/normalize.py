@@ -45,8 +45,8 @@ class Normalized:
     """Folded text plus, when it differs from the original, an offset map.
 
     `origin[i]` is the original index of folded character `i`; `None` means
-    the folding changed nothing (pure ASCII, the common case) and indexes
-    are shared.
+    every character folded to exactly one (pure ASCII, the common case,
+    accents, other scripts, full-width forms) and indexes are shared.
     """
 
     text: str
@@ -69,6 +69,13 @@ def normalize(text: str) -> Normalized:
     """Fold `text` for matching (see the module docstring)."""
     if text.isascii():
         return Normalized(text, len(text), None)
+    folds = {char: _fold_char(char) for char in set(text) if not char.isascii()}
+    # Most non-ASCII text (accents, other scripts, full-width digits) folds
+    # character for character: the lengths agree, so there is no map to keep
+    # and str.translate does the folding.
+    if all(len(folded) == 1 for folded in folds.values()):
+        table = {ord(char): folded for char, folded in folds.items() if folded != char}
+        return Normalized(text.translate(table) if table else text, len(text), None)
     parts: list[str] = []
     origin: list[int] = []
     position = 0

@@ -8,6 +8,11 @@ all it tracks; a scraper sees the hot ones and the size of the rest.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import HealthBook, now_ms
 
@@ -15,38 +20,40 @@ MAX_SERIES = 100
 _PHASES = {"closed": 0, "open": 1, "half_open": 2}
 
 
-def gauge_lines(book: HealthBook, config: RoutingConfig) -> list[str]:
-    now = now_ms()
-    policy = config.breaker
-    healths = sorted(book.entries.values(), key=lambda h: h.last_used_ms, reverse=True)
-    lines = [
-        "# HELP selixes_routing_deployments Deployments this process tracks.",
-        "# TYPE selixes_routing_deployments gauge",
-        f"selixes_routing_deployments {len(healths)}",
-        "# HELP selixes_deployment_breaker_state 0 closed, 1 open, 2 half-open.",
-        "# TYPE selixes_deployment_breaker_state gauge",
-    ]
-    shown = healths[:MAX_SERIES]
-    for health in shown:
-        phase = _PHASES[health.phase(now, policy)]
-        lines.append(
-            f'selixes_deployment_breaker_state{{deployment="{health.deployment_id}"}} {phase}'
+class RoutingGauges(Collector):
+    """Read at every scrape from the process's health book (its merged, shared view)."""
+
+    def __init__(self, book: HealthBook, config: RoutingConfig) -> None:
+        self.book = book
+        self.config = config
+
+    def collect(self) -> Iterator[Metric]:
+        now = now_ms()
+        healths = sorted(self.book.entries.values(), key=lambda h: h.last_used_ms, reverse=True)
+        tracked = GaugeMetricFamily(
+            "selixes_routing_deployments", "Deployments this process tracks."
         )
-    lines += [
-        "# HELP selixes_deployment_ttfb_ms Moving average of time to first byte (all processes).",
-        "# TYPE selixes_deployment_ttfb_ms gauge",
-    ]
-    for health in shown:
-        if health.samples:
-            label = f'deployment="{health.deployment_id}"'
-            lines.append(f"selixes_deployment_ttfb_ms{{{label}}} {health.ttfb_ms:.1f}")
-    lines += [
-        "# HELP selixes_deployment_error_ratio Failed share of requests in the breaker window.",
-        "# TYPE selixes_deployment_error_ratio gauge",
-    ]
-    for health in shown:
-        if health.requests:
-            ratio = health.failures / health.requests
-            label = f'deployment="{health.deployment_id}"'
-            lines.append(f"selixes_deployment_error_ratio{{{label}}} {ratio:.3f}")
-    return lines
+        tracked.add_metric([], len(healths))
+        state = GaugeMetricFamily(
+            "selixes_deployment_breaker_state",
+            "0 closed, 1 open, 2 half-open.",
+            labels=["deployment"],
+        )
+        ttfb = GaugeMetricFamily(
+            "selixes_deployment_ttfb_ms",
+            "Moving average of time to first byte (all processes).",
+            labels=["deployment"],
+        )
+        errors = GaugeMetricFamily(
+            "selixes_deployment_error_ratio",
+            "Failed share of requests in the breaker window.",
+            labels=["deployment"],
+        )
+        for health in healths[:MAX_SERIES]:
+            label = [health.deployment_id]
+            state.add_metric(label, _PHASES[health.phase(now, self.config.breaker)])
+            if health.samples:
+                ttfb.add_metric(label, round(health.ttfb_ms, 1))
+            if health.requests:
+                errors.add_metric(label, round(health.failures / health.requests, 3))
+        yield from (tracked, state, ttfb, errors)

@@ -33,7 +33,7 @@ from gateway.proxy.pricing import PriceTable, price_for
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.providers.base import MisconfiguredDeployment
 from gateway.proxy.routing.config import RoutingConfig
-from gateway.proxy.routing.gauges import gauge_lines
+from gateway.proxy.routing.gauges import RoutingGauges
 from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
 from gateway.proxy.routing.strategies import cost_order, latency_order, weighted_order
 from gateway.proxy.routing.sync import HealthSync
@@ -214,5 +214,5 @@ def start_router(client: AsyncRedisClient, prices: PriceTable) -> Router:
     book = HealthBook()
     sync = HealthSync(client, book, config)
     sync.start()
-    metrics.register_collector("routing", lambda: gauge_lines(book, config))
+    metrics.register_collector("routing", RoutingGauges(book, config))
     return Router(config, book, prices, sync)

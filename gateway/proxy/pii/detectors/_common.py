@@ -9,6 +9,9 @@ from gateway.proxy.pii.spans import Finding
 
 # A detector reads folded text and yields findings in folded coordinates.
 Detector = Callable[[str], Iterator[Finding]]
+# A late detector reads folded text with the findings of the others blanked,
+# and the folded text before blanking for context.
+LateDetector = Callable[[str, str], Iterator[Finding]]
 
 # How far before a candidate a context word may end ("passport no. ...").
 CONTEXT_WINDOW = 40

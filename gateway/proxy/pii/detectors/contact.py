@@ -1,11 +1,9 @@
-"""Contact details: email addresses and phone numbers (worldwide, with extensions)."""
+"""Email addresses (phone numbers are in `phone`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-
-import phonenumbers
 
 from gateway.proxy.pii.spans import Finding
 
@@ -20,36 +18,21 @@ _EMAIL = re.compile(
     re.ASCII,
 )
 
-DEFAULT_PHONE_REGION = "US"
-# Cheap gate: phonenumbers' matcher is the slowest detector, and a number
-# needs at least six digits close together.
-_PHONE_HINT = re.compile(r"[0-9](?:[^0-9\n]{0,3}[0-9]){5}", re.ASCII)
-# Shapes that are never phone numbers but cost phonenumbers a full parse
-# each: UUIDs and hex digests, ISO dates, clock times, amounts with decimals,
-# and ids whose digits hang off a letter prefix by a dash (ORD-2026-075135).
-_NOT_A_PHONE = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{2,}-[0-9]+(?:-[0-9]+)*(?![0-9])|"
-    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-    r"|(?<![A-Za-z0-9])[0-9A-Fa-f]{24,}(?![A-Za-z0-9])"
-    r"|(?<![0-9])[12][0-9]{3}-[01][0-9]-[0-3][0-9](?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9])?)?"
-    r"|(?<![0-9:])[0-2]?[0-9]:[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?![0-9:])"
-    r"|[$\u20ac\u00a3][0-9][0-9,]{0,15}(?:\.[0-9]{1,2})?",
-    re.ASCII,
-)
-# phonenumbers stops after this many failed candidates per call; it bounds
-# the work on adversarial input (a megabyte of near-numbers).
-_PHONE_MAX_TRIES = 65535
-
-
 # A `key=` at the front of a local part: `=` is legal in a local part, so the
 # pattern takes "user=a@b.com" whole, but in key=value text it is the key.
 _KEY_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*=", re.ASCII)
 
 
+# What the local part is made of, and its longest possible length (64 per
+# atom, 17 atoms, the dots between).
+_LOCAL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-"
+_LOCAL_MAX = 64 * 17 + 16
+_AT_AFTER_LOCAL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]@", re.ASCII)
+
+
 def detect_emails(text: str) -> Iterator[Finding]:
     """Yield RFC-reasonable email addresses, without a `key=` in front."""
-    for match in _EMAIL.finditer(text):
-        start = match.start()
+    for start, match in _email_matches(text):
         at = text.index("@", start)
         key = _KEY_PREFIX.match(text, start, at)
         if key is not None and key.end() < at:
@@ -57,20 +40,28 @@ def detect_emails(text: str) -> Iterator[Finding]:
         yield Finding("EMAIL", start, match.end(), "email_pattern")
 
 
-def detect_phone_numbers(text: str) -> Iterator[Finding]:
-    """Yield numbers phonenumbers finds VALID: US by default, any country with +CC."""
-    if _PHONE_HINT.search(text) is None:
-        return
-    matcher = phonenumbers.PhoneNumberMatcher(
-        _NOT_A_PHONE.sub(lambda match: " " * len(match.group()), text),
-        DEFAULT_PHONE_REGION,
-        leniency=phonenumbers.Leniency.VALID,
-        max_tries=_PHONE_MAX_TRIES,
-    )
-    for match in matcher:
-        start = match.start
-        # phonenumbers keeps an opening bracket without its closing one:
-        # "(+1 201-541-8575)" gives "(+1 201-541-8575"; "(201) 555-0100" stays.
-        if text[start] == "(" and ")" not in match.raw_string:
-            start += 1
-        yield Finding("PHONE", start, match.end, "phonenumbers")
+def _email_matches(text: str) -> Iterator[tuple[int, re.Match[str]]]:
+    """Yield what `_EMAIL.finditer(text)` yields, trying only where an address can start.
+
+    The lookbehind puts a match's start at the first character of the run of
+    local-part characters that ends at its `@`, so for each `@` that run's
+    start is the one place to try; the text between the `@`s is never
+    scanned.
+    """
+    last_end = 0
+    previous_at = -1
+    # An `@` with no local-part character before it starts nothing; the
+    # regex finds the others without a Python step per `@` ("@@@@...").
+    for candidate in _AT_AFTER_LOCAL.finditer(text):
+        at = candidate.end() - 1
+        # The run cannot reach back past the previous `@`, which bounds the
+        # characters read per `@` by the text between them.
+        before = text[max(previous_at + 1, at - _LOCAL_MAX - 1) : at]
+        previous_at = at
+        run = len(before) - len(before.rstrip(_LOCAL_CHARS))
+        start = at - run
+        if run <= _LOCAL_MAX and start >= last_end:
+            match = _EMAIL.match(text, start)
+            if match is not None:
+                last_end = match.end()
+                yield start, match

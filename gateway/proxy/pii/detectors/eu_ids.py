@@ -37,6 +37,9 @@ class _NationalId:
     pattern: re.Pattern[str]
     is_valid: Callable[[str], bool]
     context: re.Pattern[str] | None = None
+    # The possible lengths of the first digit run of a match (None: any),
+    # so runs of other lengths are not tried.
+    first_runs: frozenset[int] | None = None
 
 
 def _pattern(body: str) -> re.Pattern[str]:
@@ -52,8 +55,15 @@ _NATIONAL_IDS: tuple[_NationalId, ...] = (
         ),
         fr_nir.is_valid,
     ),
-    _NationalId("es.dni", _pattern(r"[0-9]{8}-?[A-Za-z]"), es_dni.is_valid),
-    _NationalId("es.nie", _pattern(r"[XYZxyz]-?[0-9]{7}-?[A-Za-z]"), es_nie.is_valid),
+    _NationalId(
+        "es.dni", _pattern(r"[0-9]{8}-?[A-Za-z]"), es_dni.is_valid, first_runs=frozenset({8})
+    ),
+    _NationalId(
+        "es.nie",
+        _pattern(r"[XYZxyz]-?[0-9]{7}-?[A-Za-z]"),
+        es_nie.is_valid,
+        first_runs=frozenset({7}),
+    ),
     _NationalId(
         "it.codicefiscale",
         _pattern(
@@ -63,20 +73,32 @@ _NATIONAL_IDS: tuple[_NationalId, ...] = (
         it_codicefiscale.is_valid,
     ),
     _NationalId(
-        "fi.hetu", _pattern(r"[0-9]{6}[-+ABCDEFUVWXY][0-9]{3}[0-9A-Ya-y]"), fi_hetu.is_valid
+        "fi.hetu",
+        _pattern(r"[0-9]{6}[-+ABCDEFUVWXY][0-9]{3}[0-9A-Ya-y]"),
+        fi_hetu.is_valid,
+        first_runs=frozenset({6}),
     ),
     _NationalId(
-        "se.personnummer", _pattern(r"(?:[0-9]{2})?[0-9]{6}[-+][0-9]{4}"), se_personnummer.is_valid
+        "se.personnummer",
+        _pattern(r"(?:[0-9]{2})?[0-9]{6}[-+][0-9]{4}"),
+        se_personnummer.is_valid,
+        first_runs=frozenset({6, 8}),
     ),
-    _NationalId("dk.cpr", _pattern(r"[0-9]{6}-[0-9]{4}"), dk_cpr.is_valid),
     _NationalId(
-        "be.nn", _pattern(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}-[0-9]{3}\.[0-9]{2}"), be_nn.is_valid
+        "dk.cpr", _pattern(r"[0-9]{6}-[0-9]{4}"), dk_cpr.is_valid, first_runs=frozenset({6})
+    ),
+    _NationalId(
+        "be.nn",
+        _pattern(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}-[0-9]{3}\.[0-9]{2}"),
+        be_nn.is_valid,
+        first_runs=frozenset({2}),
     ),
     _NationalId(
         "be.nn",
         _pattern(r"[0-9]{11}"),
         be_nn.is_valid,
         re.compile(r"(?i)\b(?:rijksregister\w*|registre\s+national|national\s+(?:number|id)|nn)\b"),
+        first_runs=frozenset({11}),
     ),
     _NationalId(
         "de.idnr",
@@ -85,29 +107,115 @@ _NATIONAL_IDS: tuple[_NationalId, ...] = (
         re.compile(
             r"(?i)\b(?:steuer\s*-?\s*id\w*|idnr|identifikationsnummer|tin|tax\s+id\w*|national\s+id)\b"
         ),
+        first_runs=frozenset({2, 5, 8, 11}),
     ),
     _NationalId(
         "nl.bsn",
         _pattern(r"[0-9]{4}\.?[0-9]{2}\.?[0-9]{3}|[0-9]{9}"),
         nl_bsn.is_valid,
         re.compile(r"(?i)\b(?:bsn|burgerservicenummer|sofi\w*|national\s+id)\b"),
+        first_runs=frozenset({4, 6, 9}),
     ),
     _NationalId(
         "pl.pesel",
         _pattern(r"[0-9]{11}"),
         pl_pesel.is_valid,
         re.compile(r"(?i)\b(?:pesel|national\s+id)\b"),
+        first_runs=frozenset({11}),
     ),
 )
 
 
 def detect_eu_national_ids(text: str) -> Iterator[Finding]:
     """Yield EU national ID numbers that python-stdnum validates."""
-    for national_id in _NATIONAL_IDS:
-        for match in national_id.pattern.finditer(text):
-            if national_id.context is not None and not has_context(
-                text, match.start(), national_id.context
-            ):
+    yield from _detect(text, _NATIONAL_IDS)
+
+
+def detect_eu_numeric_ids(text: str) -> Iterator[Finding]:
+    """Yield the EU national IDs printed mostly in digits (all but the codice fiscale).
+
+    Each of their patterns starts at the first digit of a run (or at the
+    NIE's letter just before one) and holds at least six digits in groups
+    one character apart, so only such runs are tried (and only those of a
+    length the pattern's first group can have), with `match` where
+    `finditer` would scan every position: the findings are the same.
+    """
+    starts = _chain_starts(text)
+    if not starts:
+        return
+    if len(starts) * _RUNS_PER_SCAN > len(text):
+        # Runs nearly everywhere (a megabyte of "1-1-1-"): one scan per
+        # pattern is cheaper than a match per run, and finds the same.
+        yield from _detect(text, _NUMERIC_IDS)
+        return
+    for national_id in _NUMERIC_IDS:
+        pattern = national_id.pattern
+        letter_first = national_id.name == "es.nie"
+        last_end = 0
+        first_runs = national_id.first_runs
+        for run_start, run_length in starts:
+            if first_runs is not None and run_length not in first_runs:
                 continue
-            if national_id.is_valid(match.group()):
+            positions = (run_start - 2, run_start - 1) if letter_first else (run_start,)
+            for position in positions:
+                if position < last_end:
+                    continue
+                match = pattern.match(text, position)
+                if match is None:
+                    continue
+                last_end = match.end()
+                if _accepts(text, national_id, match):
+                    yield Finding("EU_NATIONAL_ID", match.start(), match.end(), national_id.name)
+
+
+_RUN = re.compile(r"[0-9]+")
+# Digit runs one character apart; the character after a run is either a
+# digit or not, so the repetition never backtracks far.
+_CHAIN = re.compile(r"[0-9]+(?:[^0-9][0-9]+)*")
+_MIN_DIGITS = 6
+# A match attempt costs about as much as scanning this many characters.
+_RUNS_PER_SCAN = 16
+
+
+def _chain_starts(text: str) -> list[tuple[int, int]]:
+    """Return the start and length of digit runs that begin a chain of at least six digits.
+
+    A chain is runs one character apart ("85.07.30-033.28", "1 85 05 2A").
+    """
+    starts: list[tuple[int, int]] = []
+    for chain in _CHAIN.finditer(text):
+        if chain.end() - chain.start() < _MIN_DIGITS:
+            continue
+        runs = [run.span() for run in _RUN.finditer(text, chain.start(), chain.end())]
+        following = 0
+        chain_starts: list[tuple[int, int]] = []
+        for start, end in reversed(runs):
+            following += end - start
+            if following >= _MIN_DIGITS:
+                chain_starts.append((start, end - start))
+        starts.extend(reversed(chain_starts))
+    return starts
+
+
+def _accepts(text: str, national_id: _NationalId, match: re.Match[str]) -> bool:
+    if national_id.context is not None and not has_context(
+        text, match.start(), national_id.context
+    ):
+        return False
+    return national_id.is_valid(match.group())
+
+
+def detect_codici_fiscali(text: str) -> Iterator[Finding]:
+    """Yield Italian codici fiscali, whose digits may all be spelled as letters."""
+    yield from _detect(text, _CODICE_FISCALE)
+
+
+def _detect(text: str, national_ids: tuple[_NationalId, ...]) -> Iterator[Finding]:
+    for national_id in national_ids:
+        for match in national_id.pattern.finditer(text):
+            if _accepts(text, national_id, match):
                 yield Finding("EU_NATIONAL_ID", match.start(), match.end(), national_id.name)
+
+
+_CODICE_FISCALE = tuple(n for n in _NATIONAL_IDS if n.name == "it.codicefiscale")
+_NUMERIC_IDS = tuple(n for n in _NATIONAL_IDS if n.name != "it.codicefiscale")
