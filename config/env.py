@@ -37,6 +37,11 @@ def envint(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (os.environ.get(name) or default).split(",") if item.strip()]
 

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import envbool, envint, envlist, envsecret, envstr, kombu_redis_url, required
+from config.env import (
+    envbool,
+    envfloat,
+    envint,
+    envlist,
+    envsecret,
+    envstr,
+    kombu_redis_url,
+    required,
+)
 from gateway.proxy.config import redis_cluster_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -159,6 +168,13 @@ SELIXES_PRIVATE_UPSTREAMS = envstr("SELIXES_PRIVATE_UPSTREAMS", "deny")
 if SELIXES_PRIVATE_UPSTREAMS not in ("deny", "allow"):
     raise RuntimeError("SELIXES_PRIVATE_UPSTREAMS must be 'deny' or 'allow'")
 
+# Active health pings (gateway/tasks.py), for deployments that opt in: how often, and
+# how long one may take. Each ping is a one-token call billed by the tenant's provider.
+HEALTH_PING_INTERVAL_S = envfloat("SELIXES_HEALTH_PING_INTERVAL_S", 30.0)
+HEALTH_PING_TIMEOUT_S = envfloat("SELIXES_HEALTH_PING_TIMEOUT_S", 5.0)
+if HEALTH_PING_INTERVAL_S <= 0 or HEALTH_PING_TIMEOUT_S <= 0:
+    raise RuntimeError("SELIXES_HEALTH_PING_INTERVAL_S and _TIMEOUT_S must be positive")
+
 INVITATION_TTL_HOURS = envint("SELIXES_INVITATION_TTL_HOURS", 72)
 AUTH_RATE_LIMIT_PER_HOUR = envint("SELIXES_AUTH_RATE_LIMIT_PER_HOUR", 20)
 
@@ -188,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
     "reap-expired-reservations": {
         "task": "budgets.tasks.reap_expired_reservations",
         "schedule": 5.0,
+    },
+    "ping-deployments": {
+        "task": "gateway.tasks.ping_deployments",
+        "schedule": HEALTH_PING_INTERVAL_S,
+        # A run still queued when the next is due is dropped, not piled up.
+        "options": {"expires": HEALTH_PING_INTERVAL_S},
     },
     "reconcile-budget-counters": {
         "task": "budgets.tasks.reconcile_counters",

@@ -61,6 +61,22 @@ class RouteForm(forms.Form):
         widget=_number("0 to 100"),
         help_text="Skip deployments rated below this.",
     )
+    max_attempts = forms.IntegerField(
+        label="Attempts at most",
+        required=False,
+        min_value=m.MAX_ATTEMPTS_MIN,
+        max_value=m.MAX_ATTEMPTS_MAX,
+        widget=_number(f"{m.MAX_ATTEMPTS_MIN} to {m.MAX_ATTEMPTS_MAX}"),
+        help_text="Failover stops after this many attempts. Blank: each deployment once.",
+    )
+    deadline_s = forms.FloatField(
+        label="Deadline (s)",
+        required=False,
+        min_value=m.DEADLINE_MIN_S,
+        max_value=m.DEADLINE_MAX_S,
+        widget=_number("No deadline", "decimal"),
+        help_text="No new attempt starts this many seconds after the request arrived.",
+    )
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,6 +129,11 @@ class DeploymentForm(forms.Form):
         initial=10.0,
         widget=_number(mode="decimal"),
     )
+    health_check = forms.BooleanField(
+        label="Health pings",
+        required=False,
+        help_text="Ping it every half minute or so; each ping costs a token or so.",
+    )
 
     def __init__(self, *args: Any, keys: QuerySet[ProviderKey], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,6 +165,7 @@ class DeploymentForm(forms.Form):
             price=price,
             timeout_s=data["timeout_s"],
             connect_timeout_s=data["connect_timeout_s"],
+            health_check=bool(data.get("health_check")),
         )
 
 
@@ -188,6 +210,8 @@ def route_spec(form: RouteForm, rows: list[DeploymentForm]) -> RouteSpec:
     return RouteSpec(
         strategy=form.cleaned_data["strategy"],
         min_quality=form.cleaned_data.get("min_quality"),
+        max_attempts=form.cleaned_data.get("max_attempts"),
+        deadline_s=form.cleaned_data.get("deadline_s"),
         deployments=[row.spec() for row in rows],
     )
 

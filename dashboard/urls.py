@@ -14,6 +14,7 @@ from dashboard.views import (
     provider_keys,
     requests,
     routes,
+    routing_health,
     tokens,
 )
 
@@ -47,6 +48,7 @@ org_patterns = [
         name="delete-project-pii-policy",
     ),
     path("pii-policy/", pii_policy.pii_policy, name="pii-policy"),
+    path("routing-health/", routing_health.routing_health, name="routing-health"),
     path("keys/", keys.keys, name="keys"),
     path("keys/new/", keys.new_key, name="new-key"),
     path("keys/<str:key_id>/revoke/", keys.revoke_key, name="revoke-key"),

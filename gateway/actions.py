@@ -116,6 +116,7 @@ def _deployment(
         price_output_per_mtok=price.output_per_mtok if price else None,
         timeout_s=spec.timeout_s,
         connect_timeout_s=spec.connect_timeout_s,
+        health_check=spec.health_check,
     )
 
 

@@ -126,6 +126,9 @@ class Deployment(models.Model):
     )
     timeout_s = models.FloatField(default=600.0)
     connect_timeout_s = models.FloatField(default=10.0)
+    # Active health pings from Celery beat (gateway.tasks.ping_deployments). Off by
+    # default: each ping is a real provider call, a token or so on the tenant's bill.
+    health_check = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position"]

@@ -28,6 +28,7 @@ def deployment_entry(deployment: Deployment) -> DeploymentEntry:
         "price": _price(deployment),
         "timeout_s": deployment.timeout_s,
         "connect_timeout_s": deployment.connect_timeout_s,
+        "health_check": deployment.health_check,
     }
 
 

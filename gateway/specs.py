@@ -47,6 +47,7 @@ class DeploymentSpec:
     price: PriceSpec | None = None
     timeout_s: float = 600.0
     connect_timeout_s: float = 10.0
+    health_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ def check_deployment(spec: DeploymentSpec, index: int) -> None:
         for name in ("input_per_mtok", "output_per_mtok"):
             if not _valid_price(getattr(spec.price, name)):
                 raise Invalid(f"{at}.price.{name}", "Not a valid price.")
+    if not isinstance(spec.health_check, bool):
+        raise Invalid(f"{at}.health_check", "Must be true or false.")
     if spec.api_base is not None:
         check_api_base(spec.api_base, f"{at}.api_base")
 

@@ -25,6 +25,7 @@ from django.db import transaction
 from budgets.ledger import settled_entry
 from budgets.models import LedgerEntry
 from config.redis import RedisClient, get_redis
+from gateway.models import Strategy
 from gateway.proxy.usage import STREAM, UsageEvent
 from observability.models import RequestLog
 from pii_policy.models import Action
@@ -119,6 +120,12 @@ def redactions_of(event: Mapping[str, object]) -> list[Redaction]:
     return list(islice(kept, MAX_REDACTIONS))
 
 
+def strategy_of(event: Mapping[str, object]) -> str:
+    """The route's strategy if it is one of ours, else "" (optional: older events have none)."""
+    given = event.get("strategy")
+    return given if isinstance(given, str) and given in Strategy.values else ""
+
+
 def row_from(event: UsageEvent) -> RequestLog:
     return RequestLog(
         request_id=event["request_id"],
@@ -133,6 +140,7 @@ def row_from(event: UsageEvent) -> RequestLog:
         model_dispatched=(event["model_dispatched"] or "")[:200],
         provider=(event["provider"] or "")[:32],
         deployment_id=(event["deployment_id"] or "")[:100],
+        strategy=strategy_of(cast(Mapping[str, object], event)),
         stream=event["stream"],
         status=event["status"],
         error_type=(event["error_type"] or "")[:64],

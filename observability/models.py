@@ -27,6 +27,8 @@ class RequestLog(models.Model):
     model_dispatched = models.CharField(max_length=200, blank=True)
     provider = models.CharField(max_length=32, blank=True)
     deployment_id = models.CharField(max_length=100, blank=True)
+    # The route's strategy (priority | latency | cost | weighted); blank before routing.
+    strategy = models.CharField(max_length=16, blank=True)
     stream = models.BooleanField(default=False)
     status = models.PositiveSmallIntegerField()
     error_type = models.CharField(max_length=64, blank=True)

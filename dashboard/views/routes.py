@@ -61,6 +61,7 @@ def _initial_rows(route: Route) -> list[dict[str, Any]]:
             "price_output": d.price_output_per_mtok,
             "timeout_s": d.timeout_s,
             "connect_timeout_s": d.connect_timeout_s,
+            "health_check": d.health_check,
             "ORDER": d.position + 1,
         }
 
@@ -84,7 +85,16 @@ def _editor(request: HttpRequest, membership: Membership, route: Route | None) -
     org = membership.org
     keys = for_org(ProviderKey.objects.filter(revoked_at=None), org).order_by("provider", "name")
     data = request.POST if request.method == "POST" else None
-    initial = {"strategy": route.strategy, "min_quality": route.min_quality} if route else None
+    initial = (
+        {
+            "strategy": route.strategy,
+            "min_quality": route.min_quality,
+            "max_attempts": route.max_attempts,
+            "deadline_s": route.deadline_s,
+        }
+        if route
+        else None
+    )
     form = RouteForm(data, initial=initial, editing=route is not None)
     rows_initial = _initial_rows(route) if route else None
     formset = DeploymentFormSet(data, initial=rows_initial, prefix="d", keys=keys)

@@ -72,6 +72,12 @@ class DeploymentInSerializer(StrictSerializer):
         required=False,
         default=10.0,
     )
+    health_check = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Active health pings (a one-token call every half minute or so)."
+        " Off by default: each ping costs a token or so on the provider's bill.",
+    )
 
     @staticmethod
     def spec(data: dict[str, Any]) -> DeploymentSpec:
@@ -87,6 +93,7 @@ class DeploymentInSerializer(StrictSerializer):
             price=PriceSpec(price["input_per_mtok"], price["output_per_mtok"]) if price else None,
             timeout_s=data.get("timeout_s", 600.0),
             connect_timeout_s=data.get("connect_timeout_s", 10.0),
+            health_check=data.get("health_check", False),
         )
 
 
@@ -184,6 +191,7 @@ class DeploymentSerializer(serializers.ModelSerializer[Deployment]):
             "price",
             "timeout_s",
             "connect_timeout_s",
+            "health_check",
         ]
 
     @extend_schema_field(PriceOutSerializer(allow_null=True))

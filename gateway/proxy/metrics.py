@@ -30,7 +30,8 @@ from gateway.proxy.pii.detectors import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
 
 _KNOWN_ENTITIES = ENTITY_TYPES | NER_ENTITIES
-disable_created_metrics()  # a *_created series per counter doubles the output for nothing
+# A *_created series per counter doubles the output for nothing.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 PII_REDACTIONS = Counter(
     "selixes_pii_redactions",

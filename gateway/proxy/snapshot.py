@@ -95,6 +95,8 @@ class DeploymentEntry(TypedDict):
     price: PriceEntry | None
     timeout_s: float  # read timeout per attempt
     connect_timeout_s: float
+    # Active health pings (gateway/tasks.py); absent = off.
+    health_check: NotRequired[bool]
 
 
 class RouteEntry(TypedDict):

@@ -34,6 +34,7 @@ import psutil
 from gateway.proxy import credentials
 from infra import devenv
 from infra.run import uvicorn_command
+from tests.benchmarks import pii_detect, routing
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,19 @@ async def _paced(targets: list[tuple[str, dict[str, str], bytes]]) -> list[list[
             tasks.append(asyncio.ensure_future(one(i % len(targets))))
         await asyncio.gather(*tasks)
     return latencies
+
+
+Row = tuple[str, float, list[float], int, float]  # name, req/s, latencies, errors, CPU ms/req
+
+
+def _serving(proxy: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The processes that serve requests: uvicorn's workers, or the one process."""
+    parent = psutil.Process(proxy.pid)
+    return parent.children(recursive=True) or [parent]
+
+
+def _cpu_s(processes: list[psutil.Process]) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
 
 
 def _pct(values: list[float], q: int) -> float:
@@ -251,13 +265,21 @@ def main() -> int:
     through = f"{proxy_url}/v1/chat/completions"
     try:
         asyncio.run(_load(through, auth, plain))  # warm-up: caches, pools
+        serving = _serving(proxy)
+
+        def row(name: str, url: str, headers: dict[str, str], body: bytes) -> Row:
+            before = _cpu_s(serving)
+            rps, latencies, errors = asyncio.run(_load(url, headers, body))
+            cpu_ms = (_cpu_s(serving) - before) * 1000 / max(1, len(latencies))
+            return name, rps, latencies, errors, cpu_ms
+
         rows = [
-            ("mock direct", *asyncio.run(_load(direct, mock_auth, direct_plain))),
-            ("proxy -> mock", *asyncio.run(_load(through, auth, plain))),
-            ("  + budgets, limits", *asyncio.run(_load(through, policy, plain))),
-            ("mock direct, stream", *asyncio.run(_load(direct, mock_auth, direct_streamed))),
-            ("proxy -> mock, stream", *asyncio.run(_load(through, auth, streamed))),
-            ("  + budgets, limits", *asyncio.run(_load(through, policy, streamed))),
+            row("mock direct", direct, mock_auth, direct_plain),
+            row("proxy -> mock", through, auth, plain),
+            row("  + budgets, limits", through, policy, plain),
+            row("mock direct, stream", direct, mock_auth, direct_streamed),
+            row("proxy -> mock, stream", through, auth, streamed),
+            row("  + budgets, limits", through, policy, streamed),
         ]
         # Each proxy variant takes turns with the mock called directly, so its
         # added latency is measured against the same moments of the machine;
@@ -279,18 +301,23 @@ def main() -> int:
             ("proxy, 500 B prompt", pii_pair[0]),
             ("  + PII policy (mask)", pii_pair[1]),
         ]
-        processes = [psutil.Process(proxy.pid), *psutil.Process(proxy.pid).children(recursive=True)]
-        serving = [p for p in processes if p.pid != proxy.pid] or processes
         rss = [p.memory_info().rss / 1024 / 1024 for p in serving]
     finally:
         for process in (proxy, mock):
             process.terminate()
             process.wait(timeout=10)
     print(f"proxy workers: {WORKERS}, connections: {CONNECTIONS}, {DURATION_S:.0f} s per row")
-    print(f"{'':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for name, rps, latencies, errors in rows:
+    print(f"{'':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'proxy CPU ms/req':>18}")
+    for name, rps, latencies, errors, cpu_ms in rows:
         p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
-        print(f"{name:<24}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}{errors:>8}")
+        cpu = f"{cpu_ms:.3f}" if "proxy" in name or name.startswith(" ") else "-"
+        print(f"{name:<24}{rps:>9.0f}{p50:>9.2f}{p99:>9.2f}{errors:>8}{cpu:>18}")
+    # CPU per request is the steadiest figure on a shared machine: it does
+    # not count the time a request waits for a core.
+    print(
+        f"budgets and limits cost {rows[2][4] - rows[1][4]:.3f} ms of proxy CPU per request,"
+        f" {rows[5][4] - rows[4][4]:.3f} ms per streamed request"
+    )
     for base, proxied in (
         (rows[0], rows[1]),
         (rows[0], rows[2]),
@@ -328,6 +355,11 @@ def main() -> int:
     work50, work99 = _redact_work_ms()
     print(f"redact stage work in process on that prompt: {work50:.3f} ms p50, {work99:.3f} ms p99")
     print("memory per proxy process (RSS MiB): " + ", ".join(f"{r:.1f}" for r in rss))
+    # In-process microbenchmarks of two hot-path steps, after the servers stopped.
+    print()
+    routing.main([])
+    print()
+    pii_detect.main([])
     return 0
 
 

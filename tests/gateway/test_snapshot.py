@@ -43,6 +43,7 @@ def test_a_put_route_is_in_the_snapshot_after_commit(
             weight=5,
             timeout_s=45.5,
             connect_timeout_s=2,
+            health_check=True,
         ),
         strategy="weighted",
         min_quality=70,
@@ -68,6 +69,7 @@ def test_a_put_route_is_in_the_snapshot_after_commit(
                     "price": {"input_per_mtok": "2.500000", "output_per_mtok": "0.000150"},
                     "timeout_s": 600.0,
                     "connect_timeout_s": 10.0,
+                    "health_check": False,
                 },
                 {
                     "id": f"{route_id}:1",
@@ -81,6 +83,7 @@ def test_a_put_route_is_in_the_snapshot_after_commit(
                     "price": None,
                     "timeout_s": 45.5,
                     "connect_timeout_s": 2.0,
+                    "health_check": True,
                 },
             ],
         }

@@ -10,6 +10,9 @@
     router.py      Router.plan(): strategy order minus blocked deployments
     failover.py    one request's retry budget: attempt limit, deadline, backoff,
                    and each attempt's outcome fed back into health
+    ping.py        active health pings (Celery beat, opted-in deployments only),
+                   their outcomes recorded through the same health and sync
+    report.py      one deployment's shared state read for people (dashboard)
 
 Choosing never waits on Redis: it reads this process's copy, refreshed in the
 background every SYNC_INTERVAL_S. The one Redis call on the request path is

@@ -1,0 +1,37 @@
+"""The request log keeps the route's strategy from the usage event, and shows it."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from rest_framework.test import APIClient
+
+from observability.drain import drain_usage_stream
+from observability.models import RequestLog
+from tests.conftest import Persona, logged_in
+from tests.observability.test_request_log import _event, _push
+
+
+def test_the_drain_keeps_the_strategy_and_the_api_and_dashboard_show_it(
+    alice: Persona, alice_api: APIClient, redis_client: redis.Redis
+) -> None:
+    event = _event(alice, strategy="latency")
+    _push(redis_client, event)
+    assert drain_usage_stream(redis_client) == 1
+    assert RequestLog.objects.get(request_id=event["request_id"]).strategy == "latency"
+    [row] = alice_api.get("/api/v1/requests/").json()["data"]
+    assert row["strategy"] == "latency"
+    page = logged_in(alice).get("/o/acme/requests/").content.decode()
+    assert "<th>Strategy</th>" in page
+    assert '<td class="small">latency</td>' in page
+
+
+@pytest.mark.parametrize("strategy", [None, "", "fastest", 3, "Latency", "x" * 40])
+def test_an_absent_or_unknown_strategy_is_stored_blank(
+    alice: Persona, alice_api: APIClient, redis_client: redis.Redis, strategy: object
+) -> None:
+    event = _event(alice) if strategy is None else _event(alice, strategy=strategy)
+    _push(redis_client, event)
+    assert drain_usage_stream(redis_client) == 1
+    assert RequestLog.objects.get(request_id=event["request_id"]).strategy == ""
+    assert alice_api.get("/api/v1/requests/").json()["data"][0]["strategy"] == ""
