@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import openai
@@ -282,11 +283,13 @@ def test_worker_and_beat_on_rabbitmq_rebuild_lost_counters_on_a_cluster(
     add_budget(cluster_gateway, alice, "1.000000")
     ready = layout.ready_key(str(alice.org.id))
     assert web_on_cluster.exists(ready)
-    database = connection.settings_dict
+    # The test database, wherever DATABASE_URL points (embedded servers use a socket).
+    database_url = urlsplit(os.environ["DATABASE_URL"])._replace(
+        path=f"/{connection.settings_dict['NAME']}"
+    )
     env = {
         **proxy_env(),
-        "DATABASE_URL": f"postgresql://{database['USER']}@{database['HOST'] or '127.0.0.1'}"
-        f":{database['PORT'] or 5432}/{database['NAME']}",
+        "DATABASE_URL": urlunsplit(database_url),
         "REDIS_URL": redis_cluster.url,
         "SELIXES_REDIS_CLUSTER": "1",
         "CELERY_BROKER_URL": RABBITMQ_URL,
