@@ -6,11 +6,6 @@ import asyncio
 import contextlib
 import logging
 
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-
 from gateway.proxy.config import ProxySettings
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring
@@ -18,6 +13,7 @@ from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.metrics import send_metrics
 from gateway.proxy.pii.policy import PolicyCache
 from gateway.proxy.pricing import price_table
+from gateway.proxy.redis_client import proxy_redis
 from gateway.proxy.routing.router import Router, start_router
 from gateway.proxy.snapshot_cache import SnapshotCache
 from gateway.proxy.stages.admission import AdmissionStage
@@ -30,29 +26,6 @@ from gateway.proxy.upstream_client import UpstreamClient
 from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
-
-
-def proxy_redis(url: str, cluster: bool = False) -> AsyncRedisClient:
-    """The proxy's Redis client: many connections, quick to give up.
-
-    redis-py's pool refuses a connection past max_connections instead of
-    waiting, so the bound is high (a process rarely needs more than its
-    concurrent requests; the blocking pool cost ~5% of the CPU). One quick
-    retry, not redis-py's default of three with backoff of seconds: when
-    Redis is down, budgeted requests must fail closed now, not after ~7 s.
-    On a Redis Cluster `url` names any one node; the client learns the slot
-    map from it, and every command of one org goes to the node owning the
-    org's hash tag (DESIGN.md).
-    """
-    options = {
-        "max_connections": 4096,
-        "socket_timeout": 2,
-        "socket_connect_timeout": 2,
-        "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
-    }
-    if cluster:
-        return RedisCluster.from_url(url, **options)
-    return aioredis.Redis(connection_pool=aioredis.ConnectionPool.from_url(url, **options))
 
 
 def build_stack(
