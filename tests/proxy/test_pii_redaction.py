@@ -387,6 +387,20 @@ def test_custom_patterns_and_names_are_redacted(gateway: Gateway) -> None:
     assert sent == "Dear [PERSON], badge [EMPLOYEE_ID] expired."
 
 
+def test_names_in_a_streamed_answer_are_redacted_like_a_whole_one(gateway: Gateway) -> None:
+    set_policy(gateway, entities={"PERSON": "mask"})
+    client = gateway.openai()
+    messages = [{"role": "user", "content": say("Dear Ada Lovelace, your badge expired.")}]
+    whole = client.chat.completions.create(model="chat", messages=messages)
+    assert whole.choices[0].message.content == "Dear [PERSON], your badge expired."
+    streamed = "".join(
+        chunk.choices[0].delta.content or ""
+        for chunk in client.chat.completions.create(model="chat", messages=messages, stream=True)
+        if chunk.choices
+    )
+    assert streamed == whole.choices[0].message.content
+
+
 def test_a_policy_that_cannot_run_fails_closed(gateway: Gateway) -> None:
     """A pattern web accepted but this proxy's RE2 refuses: 500, and nothing is forwarded."""
     set_policy(gateway, entities={"EMAIL": "mask"})

@@ -155,12 +155,21 @@ class _Answer:
         assert self._rewriter is not None
         data: bytes = message.get("body", b"")
         more = message.get("more_body", False)
+        rewriter = self._rewriter
+        last = not more or data.startswith(_COST_COMMENT)
+
+        def rewrite() -> bytes:
+            # The last message carries the cost comment: the held text goes before it.
+            return rewriter.finish() + rewriter.feed(data) if last else rewriter.feed(data)
+
         try:
-            if not more or data.startswith(_COST_COMMENT):
-                # The last message carries the cost comment: the held text goes before it.
-                out = self._rewriter.finish() + self._rewriter.feed(data)
+            if self.redactor.policy.ner_types:
+                # NER takes milliseconds per released window: off the event
+                # loop, as for prompts, so other requests keep flowing. One
+                # window at a time: each send waits for the one before.
+                out = await asyncio.to_thread(rewrite)
             else:
-                out = self._rewriter.feed(data)
+                out = rewrite()
         except ProxyError as e:
             # Mid-stream nothing unscanned may follow: an error event ends the stream.
             await self._send(
