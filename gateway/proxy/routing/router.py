@@ -108,8 +108,14 @@ class Router:
         deployments = route["deployments"]
         now = now_ms()
         book = self.book
-        unseen = [book.get(org_id, d["id"]) for d in deployments if not book.known(org_id, d["id"])]
-        healths = [book.get(org_id, d["id"]) for d in deployments]
+        unseen: list[DeploymentHealth] = []
+        healths: list[DeploymentHealth] = []
+        for deployment in deployments:
+            known = book.known(org_id, deployment["id"])
+            health = book.get(org_id, deployment["id"])
+            healths.append(health)
+            if not known:
+                unseen.append(health)
         cooldown_ms = self.config.breaker.cooldown_ms
         kept: list[DeploymentEntry] = []
         half_open: list[tuple[DeploymentEntry, DeploymentHealth]] = []

@@ -135,15 +135,20 @@ class _Answer:
             raise PiiScanFailed("The answer could not be read to scan it for PII.") from e
         if isinstance(answer, dict):
             redactor = self.redactor
+            changed = False
 
             def scan(text: str) -> str:
-                return redactor.redact(text, "answer")
+                nonlocal changed
+                redacted = redactor.redact(text, "answer")
+                changed = changed or redacted != text
+                return redacted
 
             if redactor.policy.ner_types:
                 await asyncio.to_thread(redact_answer, answer, self.ctx.dialect, scan)
             else:
                 redact_answer(answer, self.ctx.dialect, scan)
-            body = orjson.dumps(answer)
+            if changed:  # else the provider's bytes go back as they came
+                body = orjson.dumps(answer)
         headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         start["headers"] = headers
