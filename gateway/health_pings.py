@@ -20,7 +20,7 @@ from redis.asyncio.cluster import RedisCluster
 from gateway.models import Deployment
 from gateway.proxy.crypto import MasterKeys
 from gateway.proxy.keyring import Keyring, platform_keys_from
-from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.ping import CONCURRENCY, Pinger, PingOutcome
 from gateway.proxy.snapshot import Snapshot

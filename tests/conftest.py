@@ -18,7 +18,7 @@ from django.test import Client
 from redis.asyncio.cluster import RedisCluster
 from rest_framework.test import APIClient
 
-from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
 from infra.redis_cluster import LocalRedisCluster, local_redis_cluster
 from tenants import actions
 from tenants.audit import Actor
@@ -133,8 +133,10 @@ def redis_cluster() -> Iterator[LocalRedisCluster]:
 
 @pytest.fixture
 async def standalone_client() -> AsyncIterator[aioredis.Redis]:
-    # tests/conftest.py flushes this database around every test.
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    # The proxy's own client (its lean lane runs the scripts); tests/conftest.py
+    # flushes this database around every test.
+    client = proxy_redis(settings.REDIS_URL)
+    assert isinstance(client, aioredis.Redis)
     yield client
     await client.aclose()
 

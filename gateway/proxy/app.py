@@ -9,11 +9,10 @@ import logging
 from gateway.proxy.config import ProxySettings
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring
-from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.metrics import send_metrics
 from gateway.proxy.pii.policy import PolicyCache
 from gateway.proxy.pricing import price_table
-from gateway.proxy.redis_client import proxy_redis
+from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
 from gateway.proxy.routing.router import Router, start_router
 from gateway.proxy.snapshot_cache import SnapshotCache
 from gateway.proxy.stages.admission import AdmissionStage

@@ -19,12 +19,12 @@ from typing import Literal
 import orjson
 
 from gateway.proxy.lua_scripts import (
-    AsyncRedisClient,
     LuaScript,
     ScriptArg,
     ScriptCall,
     run_script,
 )
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import KeyEntry, Snapshot
 
 LimitKind = Literal["rpm", "tpm"]

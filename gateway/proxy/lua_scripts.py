@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias, cast
 
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
+
+from gateway.proxy.redis_client import AsyncRedisClient, ProxyRedis
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 FLAGS_VARIABLE = "SELIXES_REDIS_SCRIPT_FLAGS"
 
-AsyncRedisClient: TypeAlias = aioredis.Redis | RedisCluster
 ScriptArg: TypeAlias = str | bytes | int
 # What a script returns: Lua numbers arrive as integers, strings as bytes, tables as lists.
 ScriptReply: TypeAlias = int | bytes | list["ScriptReply"] | None
@@ -89,7 +88,10 @@ async def run_script(
 ) -> ScriptReply:
     """Run `script` with EVALSHA; if the server does not have it cached, with EVAL."""
     try:
-        reply = await client.evalsha(script.sha, len(keys), *keys, *args)
+        if isinstance(client, ProxyRedis):
+            reply = await client.call("EVALSHA", script.sha, len(keys), *keys, *args)
+        else:
+            reply = await client.evalsha(script.sha, len(keys), *keys, *args)
     except NoScriptError:
         # After a restart, failover or SCRIPT FLUSH. EVAL runs the script and
         # caches it where it ran (on a cluster: the node owning the keys) in

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 from redis.asyncio.cluster import RedisCluster
 
-from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import CHANNEL, Snapshot, key_index_key, snapshot_key
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,8 @@ from gateway.proxy import redis_client
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import ServiceUnavailable
 from gateway.proxy.http import Message, Receive, Scope, Send
-from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.pricing import price_table
-from gateway.proxy.redis_client import proxy_redis
+from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
 from gateway.proxy.stages.admission import AdmissionStage
 from tests.budget_engine.test_scripts import budget, key_entry, tenant
 from tests.servers import free_port

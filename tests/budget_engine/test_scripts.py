@@ -14,9 +14,10 @@ from gateway.proxy.budget import engine, layout
 from gateway.proxy.budget.engine import Admitted, Candidate, Exhausted, Hold, NotReady
 from gateway.proxy.budget.plan import budget_plan
 from gateway.proxy.limits import Rejection, limit_plan
-from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, run_script
+from gateway.proxy.lua_scripts import LuaScript, run_script
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.providers.base import Usage
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import BudgetEntry, DeploymentEntry, KeyEntry, Snapshot
 
 ORG = "org-1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.redis_client import AsyncRedisClient
 from tests.limits.lua_functions import LuaFunctions
 
 

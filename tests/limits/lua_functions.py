@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.proxy.limits import WINDOW_MS
-from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, ScriptArg, run_script
+from gateway.proxy.lua_scripts import LuaScript, ScriptArg, run_script
+from gateway.proxy.redis_client import AsyncRedisClient
 
 
 def _script(functions: str, body: str) -> LuaScript:

@@ -9,7 +9,8 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from gateway.proxy.limits import Limit, check_and_take_limits, limit_key, limits_script
-from gateway.proxy.lua_scripts import AsyncRedisClient, run_script
+from gateway.proxy.lua_scripts import run_script
+from gateway.proxy.redis_client import AsyncRedisClient
 
 W = 60_000
 NOW = 1_700_000_000_000 - 1_700_000_000_000 % W + 5_000  # 5 s into a window

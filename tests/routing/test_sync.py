@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import redis.asyncio as aioredis
 
-from gateway.proxy.lua_scripts import AsyncRedisClient
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.config import BreakerPolicy, RoutingConfig
 from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.sync import HealthSync, health_key

@@ -18,7 +18,6 @@ from gateway.proxy.budget import layout
 from gateway.proxy.budget.plan import Counter
 from gateway.proxy.limits import Limit, Rejection, decode_rejection, encode_plan
 from gateway.proxy.lua_scripts import (
-    AsyncRedisClient,
     LuaScript,
     ScriptArg,
     ScriptCall,
@@ -26,6 +25,7 @@ from gateway.proxy.lua_scripts import (
 )
 from gateway.proxy.pricing.model_price import ModelPrice, actual_cost_nano
 from gateway.proxy.providers.base import Usage
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import DeploymentEntry
 
 

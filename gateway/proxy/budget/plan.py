@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from gateway.proxy.budget.layout import counter_key_of, label
 from gateway.proxy.budget.windows import window_for
@@ -84,13 +84,14 @@ class PlanCache:
         self.size = size
         self._plans: OrderedDict[tuple[str, int, str], BudgetPlan] = OrderedDict()
 
-    def plan(self, tenant: Snapshot, key: KeyEntry, at: datetime) -> BudgetPlan:
+    def plan(self, tenant: Snapshot, key: KeyEntry, at: float) -> BudgetPlan:
+        """The plan at unix time `at` (a datetime is only made when a plan is worked out)."""
         slot = (tenant["org_id"], tenant["version"], key["id"])
         found = self._plans.get(slot)
-        if found is not None and at.timestamp() < found.valid_until:
+        if found is not None and at < found.valid_until:
             self._plans.move_to_end(slot)
             return found
-        plan = budget_plan(tenant, key, at)
+        plan = budget_plan(tenant, key, datetime.fromtimestamp(at, UTC))
         self._plans[slot] = plan
         if len(self._plans) > self.size:
             self._plans.popitem(last=False)

@@ -36,13 +36,13 @@ from redis.exceptions import RedisError
 
 from gateway.proxy.errors import ProxyError
 from gateway.proxy.keyring import Keyring
-from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.providers import adapter_for
 from gateway.proxy.providers.base import (
     JSON,
     RETRYABLE_STATUSES,
     StreamProtocolError,
 )
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import NEUTRAL_OUTCOMES, Failover
 from gateway.proxy.routing.health import HealthBook, now_ms

@@ -27,7 +27,8 @@ from typing import Literal
 import orjson
 from redis.exceptions import NoScriptError, RedisError
 
-from gateway.proxy.lua_scripts import AsyncRedisClient, LuaScript, run_script
+from gateway.proxy.lua_scripts import LuaScript, run_script
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
 
 import redis.exceptions
 
@@ -32,10 +31,10 @@ from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import BudgetExceeded, InvalidRequest, RateLimited, ServiceUnavailable
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send
 from gateway.proxy.limits import Rejection, limit_plan
-from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.money import nano_to_usd
 from gateway.proxy.pricing import PriceTable, price_for
 from gateway.proxy.pricing.model_price import worst_case_cost_nano
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import BudgetEntry
 
 # The output limit of a model no price list knows (self-hosted), when neither the
@@ -106,7 +105,7 @@ class AdmissionStage:
 
     async def _admit(self, ctx: RequestContext) -> None:
         assert ctx.tenant is not None and ctx.key is not None
-        budgets = self.plans.plan(ctx.tenant, ctx.key, datetime.fromtimestamp(ctx.arrived_at, UTC))
+        budgets = self.plans.plan(ctx.tenant, ctx.key, ctx.arrived_at)
         limits = limit_plan(ctx.tenant, ctx.key)
         if budgets or limits:  # token limits take the prompt's bound too
             ctx.input_token_bound = input_token_bound(ctx.payload, ctx.dialect, ctx.operation)

@@ -26,7 +26,6 @@ from gateway.proxy.endpoints import dispatch
 from gateway.proxy.errors import ProxyError
 from gateway.proxy.http import JSON_CONTENT_TYPE, Message, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring, MissingProviderKey
-from gateway.proxy.lua_scripts import AsyncRedisClient
 from gateway.proxy.money import nano_to_usd
 from gateway.proxy.providers import adapter_for, native_adapter_for
 from gateway.proxy.providers.base import (
@@ -37,6 +36,7 @@ from gateway.proxy.providers.base import (
     UpstreamError,
     Usage,
 )
+from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import DeploymentEntry
 from gateway.proxy.upstream_client import UpstreamClient, UpstreamFailure, UpstreamResponse
 from gateway.proxy.usage import Attempt
