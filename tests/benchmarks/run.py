@@ -148,8 +148,10 @@ def _start(command: list[str], url: str, env: dict[str, str]) -> subprocess.Pope
 
 def _manage(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "manage.py", *args], cwd=ROOT, check=False, capture_output=True, text=True
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return done.stdout
 
 

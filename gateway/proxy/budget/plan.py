@@ -1,4 +1,8 @@
-"""Which budgets a request falls under: the counters to reserve in, and the per-request caps."""
+"""Which budgets a request falls under: the counters to reserve in, and the per-request caps.
+
+PlanCache keeps, per key, those budgets and the key's rate limits together:
+everything admission checks that only a new snapshot or a new window changes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import UTC, datetime
 
 from gateway.proxy.budget.layout import counter_key_of, label
 from gateway.proxy.budget.windows import window_for
+from gateway.proxy.limits import Limit, limit_plan
 from gateway.proxy.snapshot import BudgetEntry, KeyEntry, Snapshot
 
 
@@ -72,8 +77,16 @@ def budget_plan(tenant: Snapshot, key: KeyEntry, at: datetime) -> BudgetPlan:
     return BudgetPlan(counters, caps, valid_until)
 
 
+@dataclass(frozen=True)
+class KeyPlan:
+    """What admission checks for one key: its budgets' counters and caps, its rate limits."""
+
+    budgets: BudgetPlan
+    limits: list[Limit]
+
+
 class PlanCache:
-    """Budget plans by org, snapshot version and key, until the first of their windows ends.
+    """Key plans by org, snapshot version and key, until the first of their windows ends.
 
     Working out windows in the org's time zone for every budget cost more
     than the rest of admission together (py-spy, make bench); a plan only
@@ -82,16 +95,17 @@ class PlanCache:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._plans: OrderedDict[tuple[str, int, str], BudgetPlan] = OrderedDict()
+        self._plans: OrderedDict[tuple[str, int, str], KeyPlan] = OrderedDict()
 
-    def plan(self, tenant: Snapshot, key: KeyEntry, at: float) -> BudgetPlan:
+    def plan(self, tenant: Snapshot, key: KeyEntry, at: float) -> KeyPlan:
         """The plan at unix time `at` (a datetime is only made when a plan is worked out)."""
         slot = (tenant["org_id"], tenant["version"], key["id"])
         found = self._plans.get(slot)
-        if found is not None and at < found.valid_until:
+        if found is not None and at < found.budgets.valid_until:
             self._plans.move_to_end(slot)
             return found
-        plan = budget_plan(tenant, key, datetime.fromtimestamp(at, UTC))
+        budgets = budget_plan(tenant, key, datetime.fromtimestamp(at, UTC))
+        plan = KeyPlan(budgets, limit_plan(tenant, key))
         self._plans[slot] = plan
         if len(self._plans) > self.size:
             self._plans.popitem(last=False)

@@ -30,7 +30,7 @@ from gateway.proxy.budget.plan import PlanCache
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import BudgetExceeded, InvalidRequest, RateLimited, ServiceUnavailable
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send
-from gateway.proxy.limits import Rejection, limit_plan
+from gateway.proxy.limits import Rejection
 from gateway.proxy.money import nano_to_usd
 from gateway.proxy.pricing import PriceTable, price_for
 from gateway.proxy.pricing.model_price import worst_case_cost_nano
@@ -105,8 +105,8 @@ class AdmissionStage:
 
     async def _admit(self, ctx: RequestContext) -> None:
         assert ctx.tenant is not None and ctx.key is not None
-        budgets = self.plans.plan(ctx.tenant, ctx.key, ctx.arrived_at)
-        limits = limit_plan(ctx.tenant, ctx.key)
+        plan = self.plans.plan(ctx.tenant, ctx.key, ctx.arrived_at)
+        budgets, limits = plan.budgets, plan.limits
         if budgets or limits:  # token limits take the prompt's bound too
             ctx.input_token_bound = input_token_bound(ctx.payload, ctx.dialect, ctx.operation)
         offers = _within_caps(self._candidates(ctx, bool(budgets)), budgets.caps)
