@@ -51,6 +51,13 @@ def client_headers(scope: Scope) -> dict[str, str]:
     return found
 
 
+# orjson parses 1,024 levels of nesting but writes only 254, and adapters
+# write the request again (some a few levels deeper): a deeper body would
+# fail as a 500 on its way out, so it is refused on its way in. No real
+# request comes near: providers cap schemas at 5 to 10 levels.
+MAX_JSON_DEPTH = 128
+
+
 def parse_payload(body: bytes) -> dict[str, Any]:
     try:
         payload = orjson.loads(body)
@@ -58,7 +65,27 @@ def parse_payload(body: bytes) -> dict[str, Any]:
         raise InvalidRequest(f"The body is not valid JSON: {e.msg}.", code="invalid_json") from e
     if not isinstance(payload, dict):
         raise InvalidRequest("The body must be a JSON object.", code="invalid_json")
+    # Brackets counted in C bound the depth from above, so only a body with
+    # more than MAX_JSON_DEPTH of them is walked.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(
+        payload, MAX_JSON_DEPTH
+    ):
+        raise InvalidRequest(
+            f"The body is nested deeper than {MAX_JSON_DEPTH} levels.", code="too_deep"
+        )
     return payload
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in `value` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def check_chat(payload: dict[str, Any], dialect: str) -> None:
