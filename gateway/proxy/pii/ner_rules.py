@@ -5,7 +5,10 @@
 No spaCy here: the model's (label, start, end) spans come in, PII entity
 spans go out. Every rule is a convention of English writing, not a list of
 names, and each one's reason is written beside it. All work is linear in the
-text: regexes are matched at positions, never searched from each cue.
+text: regexes are matched at positions, never searched from each cue; a scan
+over the whole text (`finditer`) resumes where its last match ended; a look
+at the words before a span reads a bounded window (a few words, 40
+characters each at most); and overlapping spans are resolved group by group.
 """
 
 from __future__ import annotations
@@ -37,21 +40,39 @@ _BREAKS = ("\n\n", "\n", ". ", " ")
 # - honorifics before a PERSON and generational or professional suffixes
 #   after it belong to the name ("Dr. Ann Lee MD");
 # - a span never crosses a line, never starts with a salutation, and needs a
-#   capital letter; the field names of other PII ("IBAN") are dropped.
+#   capital letter; the field names of other PII ("IBAN") are dropped;
+# - a list of surnames is a firm's name when something says so, and so is
+#   "University of X"; a place or company field says what its value is;
+# - people are not named after "the", "in" or "moved to", nor on a label line;
+# - surname particles and a first name the model left out join the name.
+# Upper-case letters of Latin-1 and Latin Extended (Python's `re` has no \p{Lu}).
+_UPPER = "".join(letter for letter in map(chr, range(0x250)) if letter.isupper())
 _CUE = re.compile(
     r"(?:(?P<short>\b(?:Dear|Hi|Hello|Hey|Thanks|Thank you)[ \t]+"
+    # A letter may open with the reader's name alone on its first line, then
+    # a blank line ("Adolfo -", "Ann,").
+    rf"|(?:\A|(?<=\n\n))(?=[{_UPPER}][\w'-]*(?: [{_UPPER}][\w'-]*)?"
+    r"(?:,| [-\u2013])[ \t]*\r?\n[ \t]*\r?\n)"
     r"|(?:[Rr]egards|[Ss]incerely|[Bb]est|[Tt]hanks|[Tt]hx|[Cc]heers|[Ww]ishes),?[ \t]*\r?\n)"
-    r"|\b[Tt]his is|\b[Mm]y name is|\b[Ii] am|\b[Ii]'m|^(?:From|To|Cc|Reply-To):"
+    r"|\b[Tt]his is|\b[Mm]y name is|\b[Ii] am|\b[Ii]'m|(?P<field>^(?:From|To|Cc|Reply-To):"
     r"|[\"']?\b(?i:name|full_?name|(?:customer|contact|patient|employee)_?name|assignee"
-    r"|reporter|owner|author|requester)[\"']?[ \t]*[:=][ \t]*[\"']?)[ \t]*",
+    r"|reporter|owner|author|requester|attendees|participants|invitees)"
+    r"[\"']?[ \t]*[:=][ \t]*[\"']?)"
+    # A role noun in apposition ("customer Sara Davies", "for user Ann Lee") or
+    # a verb whose object is a person ("meet Zehaan Konda", "ask Unni Sarraf");
+    # lower case only, so headings ("Customer Success Sync") are no cue.
+    r"|\b(?:customer|client|user|patient|colleague|coworker|employee|candidate|applicant"
+    r"|tenant|ask|meet|ping|tell|thank|email|invite|introduce|cc) )[ \t]*",
     re.MULTILINE,
 )
 # Capitalised words that follow "Hi" or "Thanks" without being anyone's name.
 _ADDRESSEES = frozenset(
     {"All", "Everyone", "Everybody", "Team", "Folks", "Guys", "There", "Sir", "Madam", "Both"}
+    | {"Morning", "Afternoon", "Evening", "Colleagues", "Friends"}
 )
 _NAME_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*\.?")
 _HONORIFIC = re.compile(r"(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Miss)\.?$")
+_HONORIFIC_FIRST = re.compile(r"(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Miss)\.? ")
 _HONORIFIC_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Miss)\.? ?$")
 _SUFFIX = re.compile(r"(?:Jr|Sr|II|III|IV|MD|DDS|DVM|PhD|Ph\.D|Esq)\.?")
 _SUFFIX_AFTER = re.compile(r",? (?:Jr\.?|Sr\.?|II|III|IV|MD|DDS|DVM|PhD|Ph\.D\.|Esq\.?)(?!\w)")
@@ -61,12 +82,15 @@ _FIRM_LINE = re.compile(
     r"^[ \t]*([A-Z][\w'-]*(?:, [A-Z][\w'-]*)*,? (?:and|&) [A-Z][\w'-]*)[ \t]*\r?$", re.MULTILINE
 )
 _LEGAL_FORM = re.compile(
-    r"(?:,? (?:Inc\.?|LLC|LLP|Ltd\.?|PLC|plc|GmbH|AG|KGaA|KG|OHG|SA|SAS|S\.A\.(?:S\.?)?|SARL"
-    r"|S\.?p\.?A\.?|SPA|S\.r\.l\.|s\.r\.l\.|S\.L\.(?:U\.)?|BV|B\.V\.|NV|N\.V\.|Corp\.?"
-    r"|S\.Com\.|S\.Coop\.|S\.C\.|GbR|SE|Corporation|Co\.|Group|Holdings"
+    r"(?:,? (?:Inc\.?|LLC|LLP|Ltd\.?|PLC|plc|GmbH|mbH|AG|KGaA|KG|OHG|SA|SAS|S\.A\.(?:S\.?|T\.)?"
+    r"|SARL|S\.A\.R\.L\.|S\.?p\.?A\.?|SPA|S\.r\.l\.|s\.r\.l\.|S\.L\.(?:U\.|L\.|N\.E\.?)?"
+    r"|BV|B\.V\.|NV|N\.V\.|Corp\.?|S\.Com\.?|S\.Coop\.?|S\.C\.|GbR|SE|e\.V\.|e\.G\."
+    r"|Corporation|Co\.|Group|Holdings|Partners|Associates|Labs|Bank|Ventures|Foundation"
     r"|(?:and|&|et|e|y) (?:Sons|Co\.?|Fils|[Ff]igli|Hijos|[Aa]sociados)))+"
     r"(?!\w)"
 )
+# A sure span of this type keeps the model's spans off a value, then is dropped.
+_THING = "THING"
 _LEGAL_FORM_END = re.compile(_LEGAL_FORM.pattern + "$")
 _DIGIT = re.compile(r"\d")
 _CODE = re.compile(r"\b(?:\d+[^\W\d_]|[^\W\d_]+\d)")
@@ -86,6 +110,56 @@ _FIELD_NAMES = frozenset(
         *("REGARDS", "KIND REGARDS", "BEST REGARDS", "SINCERELY", "BEST WISHES"),
     }
 )
+
+# Capitalised single words joined by commas and one conjunction: "Foster, Kent
+# and Freeman" names a firm as often as three people, so `_firm_lists` wants
+# one more sign. The run is matched once from its first word, so linear.
+_RUN = re.compile(
+    rf"(?<![\w'-])[{_UPPER}][\w'-]*(?:(?:, |,? (?:and|&|et|e|y|und) )[{_UPPER}][\w'-]*)+"
+)
+_RUN_SEPARATOR = re.compile(r",? (?:and|&|et|e|y|und) |, ")
+# "University of X", "Bank of X": an institution named by what it is, then whom.
+_ORG_OF = re.compile(
+    r"\b(?:University|Bank|Institute|Ministry|Department|College|Academy|Museum|School)"
+    rf" of(?: the)?(?: [{_UPPER}][\w'-]*)+"
+)
+# A field that holds a place or a company ("city": "Lyon", company="Acme")
+# says what its value is, as a name field does for a person; one that holds
+# a thing ("plan": "Jira", component=Kafka) says its value is no one's name.
+_FIELD = re.compile(
+    r"[\"']?\b(?i:(?P<place>city|town|country|region|location)"
+    r"|(?P<org>company|employer|organi[sz]ation|firm)"
+    r"|(?P<thing>plan|product|component|service|module|package|tool|app|browser|platform|os))"
+    r"[\"']?[ \t]*[:=][ \t]*(?P<quote>[\"']?)"
+)
+_ENTITY_OF_FIELD = {"place": "LOCATION", "org": "ORGANIZATION", "thing": _THING}
+# A line of one capitalised word and lower-case ones ending in a colon is a
+# label ("Action items:", "Next steps:"), not a sentence about someone.
+_LABEL_LINE = re.compile(r"[^\W\d_]+(?: [^\W\d_]+){1,2}:[ \t]*\r?$", re.MULTILINE)
+# People are not named with an article: "the Kafka upgrade", "the Henschel
+# office" use the name as a modifier (a product, firm or place).
+_ARTICLE_BEFORE = re.compile(r"\b[Tt]he $")
+# After "in", "near" or a verb of travel comes a place ("met in Kalisz",
+# "moved to Gabon"), save phrasal verbs that take a person ("loop in Tom").
+_PLACE_BEFORE = re.compile(
+    r"(?:(?<!loop )(?<!bring )(?<!rope )(?<!fill )(?<!cc )(?<!keep )\bin|\bnear"
+    r"|\b(?:moved|moving|move|fly|flying|flew|travel(?:l?ed|l?ing)?|relocat(?:e|ed|ing)"
+    r"|trip|visit) to) $"
+)
+# Lower-case particles inside surnames ("Timo van der Velde", "Melina da Rocha").
+_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "del", "della", "di", "da", "das", "dos", "du", "la"}
+    | {"le", "ten", "ter", "zu", "'t", "\u2019t"}
+)
+_PARTICLES_AFTER = re.compile(
+    r"(?: (?:van|von|der|den|de|del|della|di|da|das|dos|du|la|le|ten|ter|zu|['\u2019]t))+"
+    rf" [{_UPPER}][\w'-]*"
+)
+_HYPHENATED = re.compile(r"(?:-[^\W\d_][\w']*)+")
+_FOUNDERS = re.compile(rf"[{_UPPER}][^\W\d_]+-[{_UPPER}][^\W\d_]+")
+# Words joining the parts of a company's name ("Castell y Núñez S.Com.").
+# "and" is not one: "Ann Lee and Acme Inc" are two.
+_NAME_JOINERS = frozenset({"y", "e", "et", "&", "und", "de", "del", "di"})
 
 
 def chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
@@ -126,18 +200,19 @@ def _lines(start: int, text: str) -> Iterator[tuple[int, int]]:
 def refine(text: str, spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """Turn the model's (label, start, end) spans into (entity, start, end) ones, by start.
 
-    Spans found by a cue or as a firm line replace the model's spans they overlap.
+    Spans found by a cue, a field, a firm's name or a legal form are sure:
+    they replace the model's spans they overlap. Then a longer span beats a
+    shorter one, and neighbours that make one name are joined.
     """
-    cued = list(_cued_names(text))
-    cued.extend(("ORGANIZATION", *firm.span(1)) for firm in _FIRM_LINE.finditer(text))
-    cued.sort(key=lambda span: span[1])
-    starts = [start for _, start, _ in cued]
-    # reach[i]: the furthest end among cued[0..i], so one bisect tells whether
-    # a span overlaps any cued span.
-    reach: list[int] = []
-    for _, _, end in cued:
-        reach.append(max(end, reach[-1]) if reach else end)
-    refined = list(cued)
+    sure: list[tuple[str, int, int]] = [
+        *_cued_names(text),
+        *_cued_fields(text),
+        *(("ORGANIZATION", *firm.span(1)) for firm in _FIRM_LINE.finditer(text)),
+        *_firm_lists(text, spans),
+        *(("ORGANIZATION", *org.span()) for org in _ORG_OF.finditer(text)),
+        *_companies(text),
+    ]
+    guessed: list[tuple[str, int, int]] = []
     for label, start, end in spans:
         entity = LABELS.get(label)
         if entity is None:
@@ -146,18 +221,147 @@ def refine(text: str, spans: list[tuple[str, int, int]]) -> list[tuple[str, int,
             span = _tidy(text, entity, line_start, line_end)
             if span is None:
                 continue
-            before = bisect.bisect_left(starts, span[1])
-            if before and reach[before - 1] > span[0]:
-                continue
-            refined.append((entity, *span))
+            company = _company(text, *span)
+            if company is not None:
+                sure.append(("ORGANIZATION", *company))
+            elif (
+                entity == "PERSON"
+                and _PLACE_BEFORE.search(text[max(0, span[0] - 30) : span[0]])
+                and not _HONORIFIC_FIRST.match(text, *span)
+                and text[span[1] : span[1] + 2] not in ("'s", "\u2019s")
+            ):
+                guessed.append(("LOCATION", *span))
+            else:
+                found, start, end = _extend(text, entity, *span)
+                # One double-barrelled word, with no first name or title, is
+                # a firm named for its founders ("Hewlett-Packard"): people
+                # are seldom written so.
+                if found == "PERSON" and _FOUNDERS.fullmatch(text, start, end):
+                    found = "ORGANIZATION"
+                guessed.append((found, start, end))
+    for index, (entity, start, end) in enumerate(sure):
+        company = _company(text, start, end)
+        sure[index] = ("ORGANIZATION", *company) if company else _extend(text, entity, start, end)
+    kept = _keep_apart(sure, guessed)
     merged: list[tuple[str, int, int]] = []
-    for entity, start, end in sorted(_extend(text, *span) for span in refined):
-        # The model sometimes cuts one name in two ("Ana" "Laura Oliveira").
-        if merged and merged[-1][0] == entity and text[merged[-1][2] : start] == " ":
+    last_sure = False
+    for index, (entity, start, end, is_sure) in enumerate(kept):
+        if not is_sure and _coordinated_with_person(text, kept, index):
+            entity = "PERSON"
+        if merged and _joined(text, merged[-1], last_sure, entity, start):
             merged[-1] = (entity, merged[-1][1], end)
         else:
             merged.append((entity, start, end))
-    return sorted(merged, key=lambda span: (span[1], span[2]))
+        last_sure = is_sure
+    return [span for span in merged if span[0] != _THING]
+
+
+def _coordinated_with_person(text: str, kept: list[tuple[str, int, int, bool]], index: int) -> bool:
+    """Tell whether a guessed place or firm of two or three plain words is "and"-ed to a PERSON.
+
+    "and" joins like with like: in "Mr. Mahal and Loreto Muro" or "Jane
+    Caldwell and Marina Seifert" the second is a person whatever the model
+    said. A legal form or any word that is not a capitalised one keeps it.
+    """
+    entity, start, end, _ = kept[index]
+    words = text[start:end].split(" ")
+    if entity == "PERSON" or not 2 <= len(words) <= 3 or not all(map(_capitalised, words)):
+        return False
+    before = kept[index - 1] if index else None
+    after = kept[index + 1] if index + 1 < len(kept) else None
+    return (
+        before is not None and before[0] == "PERSON" and text[before[2] : start] == " and "
+    ) or (after is not None and after[0] == "PERSON" and text[end : after[1]] == " and ")
+
+
+def _keep_apart(
+    sure: list[tuple[str, int, int]], guessed: list[tuple[str, int, int]]
+) -> list[tuple[str, int, int, bool]]:
+    """Keep one span of each overlapping group, sure before guessed, then longer; by start.
+
+    Each group of spans linked by overlaps is resolved on its own, as in
+    `gateway.proxy.pii.spans`, so the cost stays n log n over the text.
+    """
+    spans = sorted(
+        [(False, *span) for span in sure if span[1] < span[2]]
+        + [(True, *span) for span in guessed if span[1] < span[2]],
+        key=lambda span: (span[2], span[3]),
+    )
+    kept: list[tuple[str, int, int, bool]] = []
+    group: list[tuple[bool, str, int, int]] = []
+    group_end = -1
+    for span in spans:
+        if group and span[2] >= group_end:
+            kept.extend(_keep_one_each(group))
+            group = []
+        group.append(span)
+        group_end = max(group_end, span[3]) if len(group) > 1 else span[3]
+    if group:
+        kept.extend(_keep_one_each(group))
+    return kept
+
+
+def _keep_one_each(group: list[tuple[bool, str, int, int]]) -> list[tuple[str, int, int, bool]]:
+    """Resolve one group of overlapping spans; the result is sorted by start."""
+    starts: list[int] = []
+    kept: list[tuple[str, int, int, bool]] = []
+    for is_guess, entity, start, end in sorted(group, key=lambda s: (s[0], s[2] - s[3], s[2])):
+        index = bisect.bisect_right(starts, start)
+        if index and kept[index - 1][2] > start:
+            continue
+        if index < len(kept) and kept[index][1] < end:
+            continue
+        starts.insert(index, start)
+        kept.insert(index, (entity, start, end, not is_guess))
+    return kept
+
+
+def _joined(
+    text: str, last: tuple[str, int, int], last_sure: bool, entity: str, start: int
+) -> bool:
+    """Tell whether the span at `start` continues the `last` one as one name."""
+    last_entity, last_start, last_end = last
+    gap = text[last_end:start]
+    if gap == " ":
+        # The model sometimes cuts one name in two ("Ana" "Laura Oliveira"),
+        # or calls a first name a place ("Théophile" "Leroux").
+        return last_entity == entity or (
+            entity == "PERSON" and not last_sure and " " not in text[last_start:last_end]
+        )
+    # "Jaylinn" "van 't" "Wel": surname particles join the parts of a name.
+    words = gap.split(" ")
+    return (
+        entity == last_entity == "PERSON"
+        and len(words) > 2
+        and words[0] == words[-1] == ""
+        and all(word in _PARTICLES for word in words[1:-1])
+    )
+
+
+def _name_at(text: str, start: int) -> tuple[int, int]:
+    """Return the end of the capitalised words of a name at `start`, and their count."""
+    end = position = start
+    words = titles = particles = 0
+    while words < 4 and titles < 2 and particles < 3:
+        word = _NAME_WORD.match(text, position + 1 if position > start else start)
+        if word is None or (position > start and text[position] != " "):
+            break
+        value = word.group()
+        if words and value in _PARTICLES:
+            # "Nadia van Landen": a particle counts if a capitalised word follows.
+            position, particles = word.end(), particles + 1
+            continue
+        if not value[0].isupper() or (words >= 2 and _SUFFIX.fullmatch(value)):
+            break  # `_extend` adds a suffix
+        position = end = word.end()
+        if _HONORIFIC.match(value):
+            titles += 1
+            continue
+        words += 1
+        # A full stop ends the name unless it marks an initial ("John F. Kennedy").
+        if value.endswith(".") and len(value) > 2:
+            break
+    return start + len(text[start:end].rstrip(".")), words
 
 
 def _cued_names(text: str) -> Iterator[tuple[str, int, int]]:
@@ -165,51 +369,199 @@ def _cued_names(text: str) -> Iterator[tuple[str, int, int]]:
 
     Two to four words make a name after any cue; after a salutation or on the
     line after a sign-off, one word followed by punctuation or the line end
-    does too ("Hi Anna,", "Cheers,\nTom").
+    does too ("Hi Anna,", "Cheers,\nTom"). A field or header may list several
+    names of two words or more ("Attendees: Ann Lee, Bo Chan").
     """
     for cue in _CUE.finditer(text):
-        start = end = cue.end()
-        words = titles = 0
-        while words < 4 and titles < 2:
-            word = _NAME_WORD.match(text, end + 1 if end > start else start)
-            if word is None or (end > start and text[end] != " "):
-                break
-            value = word.group()
-            if not value[0].isupper() or (words >= 2 and _SUFFIX.fullmatch(value)):
-                break  # `_extend` adds a suffix
-            end = word.end()
-            if _HONORIFIC.match(value):
-                titles += 1
-                continue
-            words += 1
-            # A full stop ends the name unless it marks an initial ("John F. Kennedy").
-            if value.endswith(".") and len(value) > 2:
-                break
-        end = start + len(text[start:end].rstrip("."))
+        start = cue.end()
+        end, words = _name_at(text, start)
         if words >= 2 or (
             words == 1
             and cue.group("short") is not None
-            and text[end : end + 1] in ("", ",", "!", ":", "\n", "\r")
+            and (
+                text[end : end + 1] in ("", ",", "!", ":", "\n", "\r")
+                or text.startswith((" -", " \u2013"), end)
+            )
             and text[start:end] not in _ADDRESSEES
+            and text[start:end].upper() not in _FIELD_NAMES
         ):
             yield "PERSON", start, end
+        while cue.group("field") is not None and words >= 2 and text.startswith(", ", end):
+            start = end + 2
+            end, words = _name_at(text, start)
+            if words >= 2:
+                yield "PERSON", start, end
+
+
+def _cued_fields(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield the capitalised value of a place or company field as LOCATION or ORGANIZATION."""
+    for field in _FIELD.finditer(text):
+        start, quote = field.end(), field.group("quote")
+        window = text[start : start + 100]
+        if quote:
+            stop = window.find(quote)
+            if stop < 0:
+                continue
+            value = window[:stop]
+        else:
+            value = re.split(r"[\r\n,;\"']", window, maxsplit=1)[0]
+            if "=" in value:  # key=value logs: the next key is no part of it
+                value = value[: value.index("=")].rpartition(" ")[0]
+        value = value.rstrip(" \t.")
+        if value[:1].isupper() and not _DIGIT.search(value):
+            kind = next(name for name in _ENTITY_OF_FIELD if field.group(name))
+            yield _ENTITY_OF_FIELD[kind], start, start + len(value)
+
+
+def _firm_lists(text: str, spans: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
+    """Yield ORGANIZATION spans of capitalised single words listed with one conjunction.
+
+    "Foster, Kent and Freeman" is a firm, not three people, when "&" joins it
+    ("Ernst & Young"), when the model called one of its words an
+    organisation, when it follows "the" ("the Ward, Kirk and Williams
+    office") or when a legal form follows it. A word right after another
+    capitalised one ends a full name ("Antony Marques, Gill, Crawford and
+    Lee") and starts no list.
+    """
+    organisations = sorted((start, end) for label, start, end in spans if label == "ORG")
+    starts = [start for start, _ in organisations]
+    reach: list[int] = []  # reach[i]: the furthest end among organisations[0..i]
+    for _, end in organisations:
+        reach.append(max(end, reach[-1]) if reach else end)
+    for run in _RUN.finditer(text):
+        words: list[tuple[int, int]] = []
+        joins: list[str] = []
+        position = run.start()
+        for separator in _RUN_SEPARATOR.finditer(run.group()):
+            words.append((position, run.start() + separator.start()))
+            joins.append(separator.group())
+            position = run.start() + separator.end()
+        words.append((position, run.end()))
+        conjunction = next((i for i, join in enumerate(joins) if join != ", "), None)
+        if conjunction is None:
+            continue
+        full_name = _word_before(text, run.start())
+        first = 1 if conjunction and full_name is not None and text[full_name].isupper() else 0
+        start, end = words[first][0], words[conjunction + 1][1]
+        ampersand = "&" in joins[conjunction]
+        if conjunction + 2 - first < (2 if ampersand else 3):
+            continue
+        before = bisect.bisect_left(starts, end)
+        if (
+            ampersand
+            or (before and reach[before - 1] > start)
+            or _ARTICLE_BEFORE.search(text[max(0, start - 5) : start])
+            or _LEGAL_FORM.match(text, end)
+        ):
+            yield "ORGANIZATION", start, end
+
+
+def _companies(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield an ORGANIZATION for each legal form after a capitalised word, tagged or not.
+
+    The model often tags only part of "Arrieta y Alba S.Coop.", or none of it.
+    """
+    for legal in _LEGAL_FORM.finditer(text):
+        space = text.rfind(" ", max(0, legal.start() - 41), legal.start())
+        newline = text.rfind("\n", max(0, space), legal.start())
+        start = max(space, newline) + 1
+        if (start or legal.start() <= 41) and _capitalised(text[start : legal.start()]):
+            yield "ORGANIZATION", _company_start(text, start), legal.end()
+
+
+def _company(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Return a company's span when a legal form ends or follows the span, else None."""
+    legal = _LEGAL_FORM.match(text, end)
+    if legal is None:
+        inside = _LEGAL_FORM_END.search(text, start, end)
+        if inside is None:
+            return None
+        # The model may stop short of the full stop of "S.Com.".
+        legal = _LEGAL_FORM.match(text, inside.start())
+    end = max(end, legal.end()) if legal is not None else end
+    return _company_start(text, start), end
+
+
+def _company_start(text: str, start: int) -> int:
+    """Move a company's start left over the capitalised words of its name.
+
+    They belong to it ("Familia Arjona S.Com.", "Castell y Núñez S.Com."),
+    unless one starts a sentence ("Yesterday Acme Inc said").
+    """
+    for _ in range(4):
+        word_start = _word_before(text, start)
+        if word_start is None or _starts_sentence(text, word_start):
+            break
+        word = text[word_start : start - 1]
+        if word in _NAME_JOINERS:
+            joined = _word_before(text, word_start)
+            if joined is None or not text[joined].isupper():
+                break
+        elif not _capitalised(word):
+            break
+        start = word_start
+    return start
+
+
+def _word_before(text: str, start: int) -> int | None:
+    """Return where the word before `start` begins, if one space parts them."""
+    if start < 2 or text[start - 1] != " " or text[start - 2].isspace():
+        return None
+    space = text.rfind(" ", max(0, start - 41), start - 1)
+    if space < 0 and start > 41:
+        return None
+    newline = text.rfind("\n", max(0, space + 1), start - 1)
+    return max(space, newline) + 1
+
+
+def _capitalised(word: str) -> bool:
+    """Tell whether `word` is a capitalised word that may be part of a name."""
+    return (
+        word[:1].isupper()
+        and word.replace("-", "").isalpha()
+        and _GREETING.match(word + " ") is None
+        and _HONORIFIC.match(word) is None
+    )
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    return (
+        start == 0 or text[start - 1] in "\n\r\t" or text[start - 2 : start] in (". ", "! ", "? ")
+    )
 
 
 def _extend(text: str, entity: str, start: int, end: int) -> tuple[str, int, int]:
-    """Add a legal form (then it is an ORGANIZATION), or a PERSON's title and suffix."""
-    legal = _LEGAL_FORM.match(text, end)
-    if legal is not None:
-        return "ORGANIZATION", start, legal.end()
-    if _LEGAL_FORM_END.search(text, start, end) is not None:
-        return "ORGANIZATION", start, end
-    if entity == "PERSON":
-        before = _HONORIFIC_BEFORE.search(text, max(0, start - 6), start)
-        if before is not None:
-            start = before.start()
-        after = _SUFFIX_AFTER.match(text, end)
-        if after is not None:
-            end = after.end()
-    return entity, start, end
+    """Add a PERSON's title, suffix, surname particles and a first name the model left out."""
+    if entity != "PERSON":
+        return entity, start, end
+    before = _HONORIFIC_BEFORE.search(text, max(0, start - 6), start)
+    if before is not None:
+        return entity, before.start(), _person_end(text, end)
+    # "Melina da Rocha": particles and the name before them.
+    word_start, word_end, particles = _word_before(text, start), start - 1, 0
+    while word_start is not None and text[word_start:word_end] in _PARTICLES and particles < 3:
+        word_end, particles = word_start - 1, particles + 1
+        word_start = _word_before(text, word_start)
+    if word_start is not None and (particles or not _starts_sentence(text, word_start)):
+        # A capitalised word inside a sentence, right before a name, is its
+        # first part ("send it to Théophile Leroux"); the word before it must
+        # be lower case or end in punctuation, so a place is not swallowed.
+        prior = _word_before(text, word_start)
+        previous = "" if prior is None else text[prior : word_start - 1]
+        if _capitalised(text[word_start:word_end]) and (
+            particles or previous.islower() or previous[-1:] in (",", ":", ";")
+        ):
+            start = word_start
+    return entity, start, _person_end(text, end)
+
+
+def _person_end(text: str, end: int) -> int:
+    """Return the end of a name after surname particles and a suffix ("van der Velde", "Jr.")."""
+    particles = _PARTICLES_AFTER.match(text, end)
+    if particles is not None:
+        end = particles.end()
+    after = _SUFFIX_AFTER.match(text, end)
+    return after.end() if after is not None else end
 
 
 def _tidy(text: str, entity: str, start: int, end: int) -> tuple[int, int] | None:
@@ -231,11 +583,27 @@ def _tidy(text: str, entity: str, start: int, end: int) -> tuple[int, int] | Non
         start = space + 1
     while (space := text.rfind(" ", start, end)) > 0 and text[space + 1 : end].islower():
         end = space
+    # A name ends at a word's end, not at its hyphen ("Martinez-Martin").
+    hyphenated = _HYPHENATED.match(text, end)
+    if hyphenated is not None:
+        end = hyphenated.end()
+    if entity == "PERSON" and _LEGAL_FORM_END.search(text, start, end) is None:
+        # A lower-case word other than a particle ends a name: "Damian Kuk at
+        # Leon" names Damian Kuk, and "Bill the Acme account" no one.
+        position = start
+        while (space := text.find(" ", position, end)) > 0:
+            following = text.find(" ", space + 1, end)
+            word = text[space + 1 : end if following < 0 else following]
+            if word.islower() and word not in _PARTICLES:
+                end = space
+                break
+            position = space + 1
+        if _ARTICLE_BEFORE.search(text[max(0, start - 5) : start]):
+            return None
+        label = _LABEL_LINE.match(text, start) if text[start - 1 : start] in ("", "\n") else None
+        if label is not None and label.group()[len(text[start:end]) :].islower():
+            return None
     piece = text[start:end]
-    if entity == "PERSON" and " the " in piece:
-        # "the" is in no one's name: "Bill the Acme account" bills an account.
-        start += piece.rindex(" the ") + len(" the ")
-        piece = text[start:end]
     if not piece or piece.lower() == piece or piece.upper() in _FIELD_NAMES or "_" in piece:
         return None
     if _LEGAL_FORM.fullmatch(" " + piece):
