@@ -1,4 +1,9 @@
-"""The prefilter only skips work: detect() finds exactly what running every detector finds."""
+"""The fast paths only skip work: each gives what the plain way it stands for gives.
+
+The prefilter: detect() finds exactly what running every detector finds.
+The shortcuts inside detectors are compared with the plain computations
+they replace in test_fast_path_detectors.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.proxy.pii import ENTITY_TYPES, detect, normalize
-from gateway.proxy.pii.detectors.prefilter import triggered
+from gateway.proxy.pii.detectors._common import digit_span
+from gateway.proxy.pii.detectors.prefilter import TRIGGERS, triggered
 
 
 def full_width(text: str) -> str:
@@ -139,3 +145,20 @@ def test_values_with_few_or_no_digits_still_reach_their_detector(text: str, enti
 )
 def test_prose_without_pii_shapes_fires_no_trigger(text: str) -> None:
     assert triggered(normalize(text).text) == frozenset()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(texts, st.frozensets(st.sampled_from(sorted(TRIGGERS))))
+def test_a_trigger_fires_the_same_whatever_else_is_asked(text: str, needed: frozenset[str]) -> None:
+    # detect() asks only for the triggers of the requested types; skipping
+    # the others must not change the answer for these.
+    folded = normalize(text).text
+    assert triggered(folded, needed) == triggered(folded) & needed
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(texts, st.text(), st.text(alphabet="ab1 ", min_size=2040, max_size=2060)))
+def test_the_digit_span_is_that_of_the_first_and_last_ascii_digit(text: str) -> None:
+    digits = [index for index, char in enumerate(text) if char in "0123456789"]
+    expected = (digits[0], digits[-1] + 1) if digits else None
+    assert digit_span(text) == expected

@@ -11,7 +11,15 @@ the detectors that could match it run (a prose prompt without digits or
 
 from __future__ import annotations
 
-from gateway.proxy.pii.detectors import DETECTORS, ENTITY_TYPES, LATE_DETECTORS
+from functools import lru_cache
+
+from gateway.proxy.pii.detectors import (
+    DETECTORS,
+    ENTITY_TYPES,
+    LATE_DETECTORS,
+    Detector,
+    LateDetector,
+)
 from gateway.proxy.pii.detectors.prefilter import TRIGGERS, triggered
 from gateway.proxy.pii.normalize import Normalized, normalize
 from gateway.proxy.pii.spans import SPECIFICITY, Finding, resolve_overlaps
@@ -26,35 +34,67 @@ def detect(
     detectors could match and only those run; `prefilter=False` runs every
     requested detector, the reference the fast path is tested against.
     """
-    wanted = ENTITY_TYPES if entities is None else entities & ENTITY_TYPES
-    if not wanted or not text:
+    plan = _plan(ENTITY_TYPES if entities is None else entities)
+    if plan is None or not text:
         return []
+    wanted, needed, detectors, late_detectors = plan
     folded = normalize(text)
-    fired = triggered(folded.text) if prefilter else TRIGGERS
+    fired = triggered(folded.text, needed) if prefilter else TRIGGERS
     if not fired:
         return []
     found: list[Finding] = []
-    for types, trigger, detector in DETECTORS:
-        if trigger in fired and not types.isdisjoint(wanted):
+    for trigger, detector in detectors:
+        if trigger in fired:
             found.extend(finding for finding in detector(folded.text) if finding.entity in wanted)
-    for types, trigger, late_detector in LATE_DETECTORS:
-        if trigger not in fired or types.isdisjoint(wanted):
+    for trigger, rank, late_detector in late_detectors:
+        if trigger not in fired:
             continue
         # A late detector would lose every overlap with the more specific
         # findings anyway, so it reads the text with those blanked out: phone
         # matching is the slowest pass and card or IBAN digits are its worst
         # input. Blanking keeps the length, so offsets are unchanged.
-        rank = min(SPECIFICITY[entity] for entity in types)
         masked = _blank(folded.text, [f for f in found if SPECIFICITY[f.entity] > rank])
         found.extend(
             finding for finding in late_detector(masked, folded.text) if finding.entity in wanted
         )
     if not found:
         return []
-    return resolve_overlaps(
-        Finding(finding.entity, *folded.span(finding.start, finding.end), finding.detector)
-        for finding in found
+    if folded.origin is not None:  # else folded offsets are the text's own
+        found = [
+            Finding(finding.entity, *folded.span(finding.start, finding.end), finding.detector)
+            for finding in found
+        ]
+    return resolve_overlaps(found)
+
+
+_Plan = tuple[
+    frozenset[str],  # the requested validator types
+    frozenset[str],  # the prefilter triggers of their detectors
+    tuple[tuple[str, Detector], ...],  # those detectors, with their trigger
+    tuple[tuple[str, int, LateDetector], ...],  # late ones, with the rank they yield to
+]
+
+
+@lru_cache(maxsize=256)
+def _plan(entities: frozenset[str]) -> _Plan | None:
+    """Return what detect() runs for `entities`, worked out once per policy (None: nothing)."""
+    wanted = entities & ENTITY_TYPES
+    if not wanted:
+        return None
+    detectors = tuple(
+        (trigger, detector)
+        for types, trigger, detector in DETECTORS
+        if not types.isdisjoint(wanted)
     )
+    late_detectors = tuple(
+        (trigger, min(SPECIFICITY[entity] for entity in types), detector)
+        for types, trigger, detector in LATE_DETECTORS
+        if not types.isdisjoint(wanted)
+    )
+    needed = frozenset(trigger for trigger, _ in detectors) | frozenset(
+        trigger for trigger, _, _ in late_detectors
+    )
+    return wanted, needed, detectors, late_detectors
 
 
 def _blank(text: str, findings: list[Finding]) -> str:

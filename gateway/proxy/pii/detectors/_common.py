@@ -27,6 +27,33 @@ _ITEM_BOUNDARY = re.compile(
 )
 
 
+_DIGITS = "0123456789"
+# Every ASCII digit byte as b"0", every other byte a space.
+_DIGITS_AS_ZERO = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+# Below this length mapping a whole ASCII text to bytes (one find, one
+# rfind) beats ten str.find and ten str.rfind calls; above it their
+# memory-speed scans win.
+_BYTES_SPAN_LIMIT = 2048
+
+
+def digit_span(text: str) -> tuple[int, int] | None:
+    """Return where the ASCII digits of `text` start and end (one past the last), or None.
+
+    Digit patterns lie within this span, so a regex scan can start and stop
+    there instead of stepping through the prose around it (str.find and
+    bytes.find run at memory speed, a regex scan some nanoseconds a
+    character).
+    """
+    if len(text) < _BYTES_SPAN_LIMIT and text.isascii():
+        marks = text.encode().translate(_DIGITS_AS_ZERO)
+        first = marks.find(b"0")
+        return None if first < 0 else (first, marks.rfind(b"0") + 1)
+    found = [index for index in map(text.find, _DIGITS) if index >= 0]
+    if not found:
+        return None
+    return min(found), max(map(text.rfind, _DIGITS)) + 1
+
+
 def has_context(text: str, start: int, words: re.Pattern[str]) -> bool:
     """Tell whether a context word ends within CONTEXT_WINDOW characters before `start`."""
     window_start = max(0, start - CONTEXT_WINDOW - _CONTEXT_OVERHANG)

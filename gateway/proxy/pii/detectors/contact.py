@@ -50,10 +50,21 @@ def _email_matches(text: str) -> Iterator[tuple[int, re.Match[str]]]:
     """
     last_end = 0
     previous_at = -1
-    # An `@` with no local-part character before it starts nothing; the
-    # regex finds the others without a Python step per `@` ("@@@@...").
-    for candidate in _AT_AFTER_LOCAL.finditer(text):
+    position = 0
+    while True:
+        # str.find skips to the next `@` at memchr speed (a regex scan costs
+        # about as much per character as the whole rest of this detector on
+        # a prompt); the regex then starts just before that `@` and, with no
+        # Python step per `@`, passes those that have no local-part character
+        # before them ("@@@@...").
+        at = text.find("@", position)
+        if at < 0:
+            return
+        candidate = _AT_AFTER_LOCAL.search(text, max(position, at - 1))
+        if candidate is None:
+            return
         at = candidate.end() - 1
+        position = candidate.end()
         # The run cannot reach back past the previous `@`, which bounds the
         # characters read per `@` by the text between them.
         before = text[max(previous_at + 1, at - _LOCAL_MAX - 1) : at]

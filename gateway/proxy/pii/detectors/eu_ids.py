@@ -24,7 +24,7 @@ from stdnum.nl import bsn as nl_bsn
 from stdnum.pl import pesel as pl_pesel
 from stdnum.se import personnummer as se_personnummer
 
-from gateway.proxy.pii.detectors._common import has_context
+from gateway.proxy.pii.detectors._common import digit_span, has_context
 from gateway.proxy.pii.spans import Finding
 
 _BEFORE = r"(?<![A-Za-z0-9\-./])"
@@ -148,31 +148,36 @@ def detect_eu_numeric_ids(text: str) -> Iterator[Finding]:
         # pattern is cheaper than a match per run, and finds the same.
         yield from _detect(text, _NUMERIC_IDS)
         return
-    for national_id in _NUMERIC_IDS:
-        pattern = national_id.pattern
-        letter_first = national_id.name == "es.nie"
-        last_end = 0
-        first_runs = national_id.first_runs
-        for run_start, run_length in starts:
-            if first_runs is not None and run_length not in first_runs:
-                continue
-            positions = (run_start - 2, run_start - 1) if letter_first else (run_start,)
+    # Run by run, each trying only the patterns whose first group can be
+    # that long; the findings come out in the order of the pattern-by-pattern
+    # scan (resolving overlaps keeps the first of two equal candidates).
+    found: list[tuple[int, Finding]] = []
+    last_ends = [0] * len(_NUMERIC_IDS)
+    for run_start, run_length in starts:
+        for index, national_id in _IDS_BY_FIRST_RUN.get(run_length, _IDS_FOR_ANY_RUN):
+            positions = (run_start - 2, run_start - 1) if index == _NIE else (run_start,)
             for position in positions:
-                if position < last_end:
+                if position < last_ends[index]:
                     continue
-                match = pattern.match(text, position)
+                match = national_id.pattern.match(text, position)
                 if match is None:
                     continue
-                last_end = match.end()
+                last_ends[index] = match.end()
                 if _accepts(text, national_id, match):
-                    yield Finding("EU_NATIONAL_ID", match.start(), match.end(), national_id.name)
+                    finding = Finding("EU_NATIONAL_ID", *match.span(), national_id.name)
+                    found.append((index, finding))
+    found.sort(key=lambda item: item[0])
+    for _, finding in found:
+        yield finding
 
 
-_RUN = re.compile(r"[0-9]+")
-# Digit runs one character apart; the character after a run is either a
-# digit or not, so the repetition never backtracks far.
-_CHAIN = re.compile(r"[0-9]+(?:[^0-9][0-9]+)*")
+_SEPARATOR = re.compile(r"[^0-9]")
 _MIN_DIGITS = 6
+# Digit runs one character apart holding at least six digits. Each
+# repetition takes one digit and the separator before it can be taken one
+# way only (possessive), so the scan is linear; a shorter chain fails in the
+# regex engine, with no Python step, and so does every start inside it.
+_CHAIN = re.compile(rf"[0-9](?:[^0-9]?+[0-9]){{{_MIN_DIGITS - 1},}}+")
 # A match attempt costs about as much as scanning this many characters.
 _RUNS_PER_SCAN = 16
 
@@ -183,17 +188,20 @@ def _chain_starts(text: str) -> list[tuple[int, int]]:
     A chain is runs one character apart ("85.07.30-033.28", "1 85 05 2A").
     """
     starts: list[tuple[int, int]] = []
-    for chain in _CHAIN.finditer(text):
-        if chain.end() - chain.start() < _MIN_DIGITS:
-            continue
-        runs = [run.span() for run in _RUN.finditer(text, chain.start(), chain.end())]
-        following = 0
-        chain_starts: list[tuple[int, int]] = []
-        for start, end in reversed(runs):
-            following += end - start
-            if following >= _MIN_DIGITS:
-                chain_starts.append((start, end - start))
-        starts.extend(reversed(chain_starts))
+    span = digit_span(text)
+    if span is None:
+        return starts
+    for chain in _CHAIN.finditer(text, *span):
+        # The runs of a chain are split apart by its one-character separators.
+        runs = [len(run) for run in _SEPARATOR.split(chain.group())]
+        following = sum(runs)
+        position = chain.start()
+        for length in runs:
+            if following < _MIN_DIGITS:
+                break
+            starts.append((position, length))
+            following -= length
+            position += length + 1
     return starts
 
 
@@ -219,3 +227,13 @@ def _detect(text: str, national_ids: tuple[_NationalId, ...]) -> Iterator[Findin
 
 _CODICE_FISCALE = tuple(n for n in _NATIONAL_IDS if n.name == "it.codicefiscale")
 _NUMERIC_IDS = tuple(n for n in _NATIONAL_IDS if n.name != "it.codicefiscale")
+# The NIE starts with a letter, so it is tried one and two characters early.
+_NIE = next(index for index, n in enumerate(_NUMERIC_IDS) if n.name == "es.nie")
+# The numeric IDs (with their index) to try at a run of a given length.
+_IDS_FOR_ANY_RUN = tuple((i, n) for i, n in enumerate(_NUMERIC_IDS) if n.first_runs is None)
+_IDS_BY_FIRST_RUN = {
+    length: tuple(
+        (i, n) for i, n in enumerate(_NUMERIC_IDS) if n.first_runs is None or length in n.first_runs
+    )
+    for length in frozenset().union(*(n.first_runs or () for n in _NUMERIC_IDS))
+}

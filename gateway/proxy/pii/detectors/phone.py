@@ -26,27 +26,51 @@ from collections.abc import Iterable, Iterator
 
 import phonenumbers
 
-from gateway.proxy.pii.detectors._common import has_context
-from gateway.proxy.pii.detectors.phone_regions import national_rules, region_hints
+from gateway.proxy.pii.detectors._common import digit_span, has_context
+from gateway.proxy.pii.detectors.phone_regions import (
+    national_rules,
+    region_hints,
+    valid_for_region,
+)
 from gateway.proxy.pii.spans import Finding
+
+# phonenumbers compiles its metadata patterns through re.compile on every
+# use, and they outnumber the re module's cache; keep them compiled (the
+# set is bounded by the metadata). The proxy is its only user here.
+phonenumbers.enable_pattern_cache()
 
 DEFAULT_PHONE_REGION = "US"
 # Digits close together: one cluster per number (a number's groups are at
 # most three characters apart, and it has at least six digits). Each
-# repetition takes one digit, so the scan is linear.
-_CLUSTER = re.compile(r"[0-9](?:[^0-9\n]{0,3}[0-9])*", re.ASCII)
+# repetition takes one digit, so the scan is linear; a cluster of fewer
+# than six digits fails inside the regex engine, with no Python step, and
+# so does every later start inside it (it holds fewer digits still), so the
+# matches are exactly the clusters of six digits or more. The quantifiers
+# are possessive: the non-digits before the next digit can be taken one
+# way only, so giving some back could never match and only costs time.
+_CLUSTER = re.compile(r"[0-9](?:[^0-9\n]{0,3}+[0-9]){5,}+", re.ASCII)
 # Shapes that are never phone numbers but cost phonenumbers a full parse
 # each: UUIDs and hex digests, ISO dates, clock times, amounts with decimals,
 # and ids whose digits hang off a letter prefix by a dash (ORD-2026-075135),
 # and dates written day-first or month-first with a four-digit year.
+#
+# Every alternative starts with a character class and checks what comes
+# before it after that first character ("[12](?<![0-9][12])" for
+# "(?<![0-9])[12]"; "[0-9](?:(?<=[0-2])[0-9])?" for "[0-2]?[0-9]"): the
+# engine tries each alternative at each position of a cluster, and a class
+# rejects a position in one step where a lookbehind takes several. The
+# matches are the same (tests/pii/test_fast_path.py compares the two).
 _NOT_A_PHONE = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{2,}-[0-9]+(?:-[0-9]+)*(?![0-9])|"
-    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-    r"|(?<![A-Za-z0-9])[0-9A-Fa-f]{24,}(?![A-Za-z0-9])"
-    r"|(?<![0-9])[12][0-9]{3}-[01][0-9]-[0-3][0-9](?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9])?)?"
-    r"|(?<![0-9:])[0-2]?[0-9]:[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?![0-9:])"
+    r"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]+-[0-9]+(?:-[0-9]+)*(?![0-9])"
+    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    r"|[0-9A-Fa-f](?<![A-Za-z0-9][0-9A-Fa-f])[0-9A-Fa-f]{23,}(?![A-Za-z0-9])"
+    r"|[12](?<![0-9][12])[0-9]{3}-[01][0-9]-[0-3][0-9]"
+    r"(?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9])?)?"
+    r"|[0-9](?<![0-9:][0-9])(?:(?<=[0-2])[0-9])?:[0-5][0-9]"
+    r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?![0-9:])"
     r"|[$\u20ac\u00a3][0-9][0-9,]{0,15}(?:\.[0-9]{1,2})?"
-    r"|(?<![0-9.])[0-3]?[0-9]([./])[0-3]?[0-9]\1(?:19|20)[0-9]{2}(?![0-9]|[./][0-9])",
+    r"|[0-9](?<![0-9.][0-9])(?:(?<=[0-3])[0-9])?([./])[0-3]?[0-9]\1(?:19|20)[0-9]{2}"
+    r"(?![0-9]|[./][0-9])",
     re.ASCII,
 )
 # phonenumbers stops after this many failed candidates per call; it bounds
@@ -61,6 +85,8 @@ _MAX_WINDOW = 4096
 # (a UUID's length; the lookaheads read a character or two).
 _SHAPE_REACH = 40
 _SHAPE_AFTER = 4
+_SHAPE_MARK = re.compile("[-:./$\u20ac\u00a3]")
+_HEX_DIGEST = 24
 _SHAPE_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-$\u20ac\u00a3"
 # The common US layouts, and what may stand around one read without the
 # matcher ("(415) 555-2671", "415-555-2671", "415.555.2671").
@@ -141,6 +167,8 @@ def _us_and_international(text: str) -> tuple[list[Finding], list[str]]:
     # an exit code (more).
     keep: list[tuple[int, int]] = []
     findings: list[Finding] = []
+    # Clusters of fewer than six digits are never read: a number needs ten
+    # digits without a `+`, six with one.
     for cluster in _CLUSTER.finditer(text):
         start, end = cluster.span()
         digits = _digit_count(cluster.group())
@@ -189,18 +217,20 @@ def _plain_nanp(text: str, start: int, end: int) -> Finding | None:
         after.isspace() or after in _PLAIN_AFTER
     ):
         return None
-    if any(char.isdigit() for char in text[end : end + _TAIL]):
+    if any(map(str.isdigit, text[end : end + _TAIL])):
         return None
     number = _PLAIN_NANP.fullmatch(text, start, end)
     if number is None:
         return None
     national = int("".join(_GROUP.findall(number.group())))
-    candidate = phonenumbers.PhoneNumber(country_code=1, national_number=national)
     # Valid in the US is valid (the US is the first region of +1 that
-    # is_valid_number tries); the rest of the NANP costs a lookup each.
+    # is_valid_number tries), asked of patterns compiled once; the rest of
+    # the NANP costs phonenumbers' lookup each.
     if not (
-        phonenumbers.is_valid_number_for_region(candidate, DEFAULT_PHONE_REGION)
-        or phonenumbers.is_valid_number(candidate)
+        valid_for_region(str(national), DEFAULT_PHONE_REGION)
+        or phonenumbers.is_valid_number(
+            phonenumbers.PhoneNumber(country_code=1, national_number=national)
+        )
     ):
         # The matcher may still find a shorter number inside; let it look.
         return None
@@ -339,10 +369,13 @@ def _windows(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
     Each stretch comes with the spans of its clusters.
     """
     windows: list[tuple[int, int, list[tuple[int, int]]]] = []
-    for cluster in _CLUSTER.finditer(text):
+    # Clusters lie between the first digit and the last; the scan starts and
+    # stops there rather than stepping through the prose around them.
+    span = digit_span(text)
+    if span is None:
+        return windows
+    for cluster in _CLUSTER.finditer(text, *span):
         start, end = cluster.span()
-        if end - start < 6 or _digit_count(cluster.group()) < 6:
-            continue
         low, high = max(0, start - _WINDOW_BEFORE), min(len(text), end + _WINDOW_AFTER)
         if windows and low <= windows[-1][1]:
             window_low, _, clusters = windows[-1]
@@ -376,7 +409,13 @@ def _scrubbed(text: str, low: int, high: int, clusters: list[tuple[int, int]]) -
         lookfrom = max(start - (len(before) - len(before.rstrip(_SHAPE_CHARS))), low)
         if blanks:
             lookfrom = max(lookfrom, blanks[-1][1])
-        for match in _NOT_A_PHONE.finditer(text, lookfrom, min(high, end + _SHAPE_AFTER)):
+        stop = min(high, end + _SHAPE_AFTER)
+        # Every shape holds a dash, colon, dot, slash or currency sign but a
+        # bare hex digest, which is 24 characters at least: a plain group of
+        # digits ("88412093", "+44 20 7946 0958") needs no regex.
+        if stop - lookfrom < _HEX_DIGEST and _SHAPE_MARK.search(text, lookfrom, stop) is None:
+            continue
+        for match in _NOT_A_PHONE.finditer(text, lookfrom, stop):
             blanks.append(match.span())
     piece = text[low:high]
     if not blanks:
@@ -392,6 +431,25 @@ def _scrubbed(text: str, low: int, high: int, clusters: list[tuple[int, int]]) -
         position = end
     parts.append(text[position:high])
     return "".join(parts)
+
+
+def _uncovered(clusters: list[tuple[int, int]], taken: list[Finding]) -> list[tuple[int, int]]:
+    """Return the clusters that no one pass-1 finding covers whole.
+
+    A covered cluster holds no national candidate that does not overlap a
+    finding, and `_national` skips those: a prompt whose numbers pass 1 read
+    (the usual case) costs no second look. Both lists are in text order and
+    the findings do not overlap, so one pointer walks them.
+    """
+    taken = sorted(taken, key=lambda found: found.start)
+    uncovered: list[tuple[int, int]] = []
+    index = 0
+    for start, end in clusters:
+        while index < len(taken) and taken[index].end <= start:
+            index += 1
+        if not (index < len(taken) and taken[index].start <= start and end <= taken[index].end):
+            uncovered.append((start, end))
+    return uncovered
 
 
 def _shifted(findings: Iterable[Finding], offset: int) -> list[Finding]:
@@ -418,5 +476,6 @@ def detect_phone_numbers(text: str, unmasked: str | None = None) -> Iterator[Fin
         yield from _shifted(findings, offset)
     hints = _Hints(text if unmasked is None else unmasked, dialled)
     for (offset, piece), (_, _, clusters), taken in zip(pieces, windows, found, strict=True):
-        local = [(start - offset, end - offset) for start, end in clusters]
-        yield from _shifted(_national(piece, local, taken, hints), offset)
+        local = _uncovered([(start - offset, end - offset) for start, end in clusters], taken)
+        if local:
+            yield from _shifted(_national(piece, local, taken, hints), offset)

@@ -2,6 +2,7 @@
 
     region_hints(text) -> regions, in the order the text names them
     national_rules(region) -> country code, national lengths, pattern, trunk 0
+    valid_for_region(national, region) -> phonenumbers' validity verdict
 
 A text names a country by its name (in English or its own language), by
 the word for phone in the country's language, or by the ccTLD of an email
@@ -11,6 +12,7 @@ address or URL; `phone` adds the countries of `+CC` numbers it found.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import phonenumbers
@@ -102,15 +104,110 @@ def national_rules(region: str) -> tuple[int, frozenset[int], re.Pattern[str], b
     )
 
 
+# A number type as phonenumbers describes it: possible lengths (empty: any)
+# and the national number pattern.
+_NumberDesc = tuple[frozenset[int], re.Pattern[str]]
+
+
+def _number_desc(desc: phonenumbers.PhoneNumberDesc | None) -> _NumberDesc | None:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
+
+
+@lru_cache(maxsize=256)
+def _number_descs(region: str) -> tuple[_NumberDesc | None, tuple[_NumberDesc, ...]]:
+    """Return a region's general number description and those of its number types."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return None, ()
+    # Validity asks whether any type matches, so the common ones go first.
+    kinds = [metadata.fixed_line]
+    # phonenumbers reads the mobile pattern only when it differs from the
+    # fixed-line one.
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        kinds.append(metadata.mobile)
+    kinds += [
+        metadata.toll_free,
+        metadata.premium_rate,
+        metadata.shared_cost,
+        metadata.voip,
+        metadata.personal_number,
+        metadata.pager,
+        metadata.uan,
+        metadata.voicemail,
+    ]
+    described = (_number_desc(kind) for kind in kinds)
+    return _number_desc(metadata.general_desc), tuple(d for d in described if d is not None)
+
+
+def _matches(national: str, desc: _NumberDesc) -> bool:
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+def valid_for_region(national: str, region: str) -> bool:
+    """Tell what phonenumbers.is_valid_number_for_region says of this number in `region`.
+
+    `national` is the national significant number (digits, no trunk prefix,
+    no leading zero) of a number with `region`'s country code. The verdict
+    is phonenumbers' own: the general pattern and one of the number types'
+    match. Its function finds the metadata, rebuilds the number's digits
+    and looks up every pattern on each call, which costs more than the rest
+    of reading a plain US number; here the patterns are compiled once
+    (tests/pii/test_fast_path.py compares the two on generated numbers).
+    """
+    general, kinds = _number_descs(region)
+    if general is None or not _matches(national, general):
+        return False
+    return any(_matches(national, kind) for kind in kinds)
+
+
 def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def region_hints(text: str) -> tuple[str, ...]:
-    """Return the regions the text itself names, in the order it names them."""
+# ASCII letters lowered, every other byte a space: a text's words, split.
+_WORDS_OF = bytes.maketrans(
+    bytes(range(256)),
+    bytes(
+        byte + 32 if 65 <= byte <= 90 else byte if 97 <= byte <= 122 else 32 for byte in range(256)
+    ),
+)
+# The ASCII region words: one word, or several ("new zealand").
+_ASCII_WORDS = frozenset(
+    word.encode() for word in _REGION_WORDS if word.isascii() and " " not in word
+)
+_ASCII_PHRASES = tuple(
+    frozenset(word.encode().split()) for word in _REGION_WORDS if word.isascii() and " " in word
+)
+
+
+def _may_name_a_region(text: str) -> bool:
+    """Tell whether the words of ASCII `text` include a region word (or a phrase's words)."""
+    words = set(text.encode().translate(_WORDS_OF).split())
+    return not _ASCII_WORDS.isdisjoint(words) or any(map(words.issuperset, _ASCII_PHRASES))
+
+
+def region_hints(text: str, *, prefilter: bool = True) -> tuple[str, ...]:
+    """Return the regions the text itself names, in the order it names them.
+
+    `prefilter=False` skips the shortcuts below (the word check, the scan
+    from the first host marker): the reference the fast path is tested
+    against.
+    """
     found: list[tuple[int, str]] = []
-    lowered = text.lower()
-    for match in _REGION_WORD.finditer(lowered):
+    # Most texts name no region: in ASCII text the words are split out at
+    # memory speed (bytes.translate, bytes.split) and looked up in a set,
+    # where the regex below would try a match at nearly every letter. Every
+    # word the regex accepts is a whole word there too (a phrase's words
+    # are), so when none is there it would find nothing.
+    words: Iterable[re.Match[str]] = ()
+    lowered = ""
+    if not prefilter or not text.isascii() or _may_name_a_region(text):
+        lowered = text.lower()
+        words = _REGION_WORD.finditer(lowered)
+    for match in words:
         start, end = match.span()
         word = match.group()
         if word not in _REGION_WORDS:
@@ -120,8 +217,11 @@ def region_hints(text: str) -> tuple[str, ...]:
         ):
             continue
         found.extend((start, region) for region in _REGION_WORDS[word])
-    if "@" in text or "://" in text or "www." in text:
-        for match in _CCTLD.finditer(text):
+    # No host starts before the first `@`, `://` or `www.` (found at memory
+    # speed); the scan starts there (`\b` still sees the character before).
+    markers = [index for index in map(text.find, ("@", "://", "www.")) if index >= 0]
+    if markers:
+        for match in _CCTLD.finditer(text, min(markers) if prefilter else 0):
             tld = match.group(1).lower()
             region = _TLD_REGIONS.get(tld, tld.upper())
             if national_rules(region)[0]:
