@@ -58,8 +58,13 @@ def _stop_postgres(state_dir: Path) -> None:
     # pgserver runs postgres as an unprivileged user when we are root
     # (postgres refuses root); pg_ctl must run as that user too.
     user = "pgserver" if os.geteuid() == 0 else None
+    pid = _pid_in(pgdata / "postmaster.pid")
     with contextlib.suppress(subprocess.CalledProcessError):
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+    # pg_ctl returns once postmaster.pid is gone, a moment before the process.
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _redis_paths(state_dir: Path) -> tuple[Path, Path, Path]:
@@ -114,14 +119,35 @@ def _redis(state_dir: Path) -> str:
 def _stop_redis(state_dir: Path) -> None:
     import redis
 
-    _, sock, _ = _redis_paths(state_dir)
+    _, sock, pidfile = _redis_paths(state_dir)
     if not _redis_alive(sock):
         return
+    pid = _pid_in(pidfile)
     with contextlib.suppress(redis.ConnectionError):
         redis.Redis(unix_socket_path=str(sock)).shutdown(nosave=True)
+    # Redis removes its socket before the process is gone: wait for the
+    # process, so a caller that stops and checks sees nothing left running.
     deadline = time.monotonic() + 10
-    while sock.exists() and time.monotonic() < deadline:
+    while (sock.exists() or _alive(pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _pid_in(pidfile: Path) -> int:
+    """The pid on a pid file's first line; 0 if the file is gone or holds none."""
+    try:
+        return int(pidfile.read_text().split("\n", 1)[0].strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie nobody reaped has stopped running)."""
+    import psutil
+
+    try:
+        return pid > 0 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def start(state_dir: Path = STATE_DIR) -> dict[str, str]:

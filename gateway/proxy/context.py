@@ -32,6 +32,7 @@ class RequestContext:
     model_requested: str | None = None
     stream: bool = False
     payload: dict[str, Any] = field(default_factory=dict)
+    body_bytes: int = 0  # the request body's size
     # Client headers a native passthrough may hand on (anthropic-beta, anthropic-version).
     client_headers: dict[str, str] = field(default_factory=dict)
     candidates: list[DeploymentEntry] = field(default_factory=list)

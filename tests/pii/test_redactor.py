@@ -320,3 +320,24 @@ def test_answers_are_scanned_in_both_forms() -> None:
 
 def test_a_token_is_six_hex_digits() -> None:
     assert len(token_for(SECRET, "PERSON", "Ada")) == len("<PERSON_3f2a9c>")
+
+
+def test_text_over_the_ner_allowance_is_refused_before_any_scanning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The allowance is counted first: megabytes of digits under a names
+    # policy once took seconds of validator work just to be refused.
+    from gateway.proxy.pii import detect, redactor
+
+    scanned: list[int] = []
+
+    def counting_detect(text: str, entities: frozenset[str]) -> Any:
+        scanned.append(len(text))
+        return detect(text, entities)
+
+    monkeypatch.setattr(redactor, "detect", counting_detect)
+    names = Redactor(policy({"PERSON": "mask", "PHONE": "mask"}))
+    with pytest.raises(InvalidRequest) as refused:
+        names.redact("1234 " * (redactor.MAX_NER_CHARS // 5 + 1), "prompt")
+    assert refused.value.code == "pii_text_too_large"
+    assert scanned == []

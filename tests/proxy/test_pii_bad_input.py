@@ -7,6 +7,8 @@ already covered in test_pii_redaction.py (obfuscated cards in a prompt,
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -298,6 +300,29 @@ def test_five_megabytes_of_digits_are_redacted_whole(gateway: Gateway) -> None:
     sent = gateway.recorded()["last"]["body"]["messages"][0]["content"]
     assert sent == f"{digits} card [CREDIT_CARD]"
     assert_still_serving(gateway)
+
+
+def test_a_large_digit_heavy_prompt_does_not_hold_up_other_requests(gateway: Gateway) -> None:
+    # Seconds of validator work (digit groups everywhere look like phone
+    # numbers). Scanned on the event loop, it held up every other request of
+    # the process until it was done; off the loop, a small request sent
+    # meanwhile is answered while the large one is still being scanned.
+    # Compared with each other, not with a clock: a ratio, not a speed target.
+    set_policy(gateway, entities=VALIDATORS)
+
+    def timed(content: str) -> tuple[httpx.Response, float]:
+        started = time.perf_counter()
+        response = chat(gateway, content)
+        return response, time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        large = pool.submit(timed, "1234 " * 400_000 + EMAIL)
+        time.sleep(0.3)  # the large body is uploaded and being scanned
+        small, small_s = timed(f"quick one {EMAIL}")
+        large_response, large_s = large.result()
+    assert small.status_code == 200, small.text
+    assert large_response.status_code == 200, large_response.text
+    assert small_s < large_s / 4, (small_s, large_s)
 
 
 def test_enormous_prompts_under_a_names_policy_are_refused_clearly(gateway: Gateway) -> None:

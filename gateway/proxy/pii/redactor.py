@@ -85,17 +85,20 @@ class Redactor:
         policy = self.policy
         if not text:
             return []
+        if policy.ner_types:
+            # Counted before any scanning: a request over the allowance is
+            # refused at once, not after the validators read megabytes.
+            self.ner_chars += len(text) if bounded else 0
+            if self.ner_chars > MAX_NER_CHARS:
+                raise InvalidRequest(
+                    f"With names (NER) in the PII policy a request may hold at most"
+                    f" {MAX_NER_CHARS} characters of text.",
+                    code="pii_text_too_large",
+                )
         try:
             found = detect(text, policy.validator_types) if policy.validator_types else []
             extra: list[Finding] = []
             if policy.ner_types:
-                self.ner_chars += len(text) if bounded else 0
-                if self.ner_chars > MAX_NER_CHARS:
-                    raise InvalidRequest(
-                        f"With names (NER) in the PII policy a request may hold at most"
-                        f" {MAX_NER_CHARS} characters of text.",
-                        code="pii_text_too_large",
-                    )
                 extra.extend(detect_names(text, policy.ner_types))
             if policy.patterns:
                 extra.extend(self._custom(text))

@@ -159,6 +159,7 @@ class RouteStage:
                 param="model",
             )
         ctx.payload = payload
+        ctx.body_bytes = len(body)
         input_tokens, output_tokens = expected_size(payload, len(body), ctx.dialect, ctx.operation)
         plan = await self.router.choose(ctx.tenant, route, input_tokens, output_tokens)
         ctx.strategy = route["strategy"]
