@@ -71,8 +71,14 @@ class ProxyRedis(aioredis.Redis):
     read; one that failed, timed out or whose caller was cancelled mid-read
     is closed. A connection error (Redis restarted, so every idle connection
     is dead) closes the idle ones and retries once on a new connection, as
-    the pool's one quick retry does. A read timeout is not retried: a Redis
-    that stops answering fails budgeted requests closed after READ_TIMEOUT_S.
+    the pool's one quick retry does. A retried batch may have run once
+    already, if the connection broke after Redis ran it: the admission
+    script is safe to repeat (it replaces the request's own reservation; the
+    rate limits count it twice), and a repeated settlement charges its
+    counters twice but the ledger once, a drift reconciliation reports. Both
+    err towards counting too much, never towards overspending. A read
+    timeout is not retried: a Redis that stops answering fails budgeted
+    requests closed after READ_TIMEOUT_S.
     Replies are raw (no redis-py response callbacks): the lane is for
     commands whose raw reply the caller reads, EVALSHA and XADD.
     """
