@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from faker import Faker
@@ -126,7 +128,7 @@ _TEMPLATES: tuple[tuple[str, str], ...] = (
 _SLOT = re.compile(r"\{(P|F|T|L|O|N|H|D|TS|ID)\}")
 
 
-class _Fakers:
+class Fakers:
     """One seeded Faker per locale, all drawn through one RNG."""
 
     def __init__(self, seed: int) -> None:
@@ -164,20 +166,32 @@ class _Fakers:
         return self.by_locale[locale].company(), locale
 
 
-def _fill(
-    rng: random.Random, fakers: _Fakers, template: str
+@dataclass(frozen=True)
+class Words:
+    """The hard negatives a set of templates draws from, and its other slots' values."""
+
+    products: tuple[str, ...]  # {N}
+    headings: tuple[str, ...]  # {H}
+    dates: tuple[str, ...]  # {D}
+    # Any other slot ({ID}, {TS}, {TM}...): its value, neither entity nor negative.
+    other: Callable[[random.Random, str], str]
+
+
+def fill(
+    rng: random.Random, fakers: Fakers, template: str, slot: re.Pattern[str], words: Words
 ) -> tuple[str, list[GoldSpan], list[Distractor]]:
+    """Fill `template`'s slots; return the text, its gold spans and its hard negatives."""
     parts: list[str] = []
     spans: list[GoldSpan] = []
     distractors: list[Distractor] = []
     length = 0
     position = 0
-    for slot in _SLOT.finditer(template):
-        literal = template[position : slot.start()]
+    for found in slot.finditer(template):
+        literal = template[position : found.start()]
         parts.append(literal)
         length += len(literal)
-        position = slot.end()
-        kind = slot.group(1)
+        position = found.end()
+        kind = found.group(1)
         entity: str | None = None
         if kind in ("P", "F", "T"):
             (value, variant), entity = fakers.name(rng, kind), "PERSON"
@@ -186,18 +200,13 @@ def _fill(
         elif kind == "O":
             (value, variant), entity = fakers.company(rng), "ORGANIZATION"
         elif kind == "N":
-            value, variant = rng.choice(_PRODUCTS), "product_name"
+            value, variant = rng.choice(words.products), "product_name"
         elif kind == "H":
-            value, variant = rng.choice(_HEADINGS), "title_case_heading"
+            value, variant = rng.choice(words.headings), "title_case_heading"
         elif kind == "D":
-            value, variant = rng.choice(_DATES), "weekday_or_month"
-        elif kind == "TS":
-            stamp = (
-                datetime(2025, 1, 1) + (datetime(2026, 1, 1) - datetime(2025, 1, 1)) * rng.random()
-            )
-            value, variant = stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), ""
+            value, variant = rng.choice(words.dates), "weekday_or_month"
         else:
-            value, variant = str(rng.randint(100, 99999)), ""
+            value, variant = words.other(rng, kind), ""
         if entity is not None:
             spans.append(
                 GoldSpan(entity=entity, start=length, end=length + len(value), variant=variant)
@@ -210,17 +219,24 @@ def _fill(
     return "".join(parts), spans, distractors
 
 
-def ner_samples(seed: int = NER_SEED) -> list[Sample]:
-    """Build the NER section from `seed`; the same seed gives the same samples."""
+def build_samples(
+    seed: int,
+    count: int,
+    id_prefix: str,
+    templates: tuple[tuple[str, str], ...],
+    slot: re.Pattern[str],
+    words: Words,
+) -> list[Sample]:
+    """`count` samples from `templates`, drawn with `seed`: the same seed, the same samples."""
     rng = random.Random(seed)
-    fakers = _Fakers(seed)
+    fakers = Fakers(seed)
     samples: list[Sample] = []
-    for number in range(1, NER_SAMPLES + 1):
-        template, pattern = rng.choice(_TEMPLATES)
-        text, spans, distractors = _fill(rng, fakers, pattern)
+    for number in range(1, count + 1):
+        template, pattern = rng.choice(templates)
+        text, spans, distractors = fill(rng, fakers, pattern, slot, words)
         samples.append(
             Sample(
-                id=f"{NER_ID_PREFIX}{number:05d}",
+                id=f"{id_prefix}{number:05d}",
                 template=template,
                 text=text,
                 spans=spans,
@@ -228,3 +244,16 @@ def ner_samples(seed: int = NER_SEED) -> list[Sample]:
             )
         )
     return samples
+
+
+def _other(rng: random.Random, kind: str) -> str:
+    if kind == "TS":
+        stamp = datetime(2025, 1, 1) + (datetime(2026, 1, 1) - datetime(2025, 1, 1)) * rng.random()
+        return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(rng.randint(100, 99999))
+
+
+def ner_samples(seed: int = NER_SEED) -> list[Sample]:
+    """Build the NER section from `seed`; the same seed gives the same samples."""
+    words = Words(_PRODUCTS, _HEADINGS, _DATES, _other)
+    return build_samples(seed, NER_SAMPLES, NER_ID_PREFIX, _TEMPLATES, _SLOT, words)

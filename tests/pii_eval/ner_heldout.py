@@ -9,7 +9,7 @@ They are generated when `make pii-eval` runs, not stored in corpus.jsonl, and
 labelled as the NER section is: every PERSON, LOCATION and ORGANIZATION a
 template inserts is a gold span, and the templates hold no other entity of
 these types. Names, places and companies come from the NER section's seeded
-Faker locales (`_Fakers`); the sentence frames, the domains (support
+Faker locales (`Fakers`); the sentence frames, the domains (support
 tickets, medical notes, legal memos, Slack threads, CSV rows, JSON records,
 invitations, invoices) and the hard negatives (medicines, software, headings,
 verbs that are also first names at a sentence start) are their own.
@@ -23,8 +23,8 @@ from __future__ import annotations
 import random
 import re
 
-from tests.pii_eval.corpus import Distractor, GoldSpan, Sample
-from tests.pii_eval.ner_corpus import _Fakers
+from tests.pii_eval.corpus import Sample
+from tests.pii_eval.ner_corpus import Words, build_samples
 
 HELDOUT_SEED = 20270311
 HELDOUT_SAMPLES = 600
@@ -130,64 +130,13 @@ _TEMPLATES: tuple[tuple[str, str], ...] = (
 _SLOT = re.compile(r"\{(P|F|T|L|O|N|H|D|ID|TM)\}")
 
 
-def _fill(
-    rng: random.Random, fakers: _Fakers, template: str
-) -> tuple[str, list[GoldSpan], list[Distractor]]:
-    parts: list[str] = []
-    spans: list[GoldSpan] = []
-    distractors: list[Distractor] = []
-    length = 0
-    position = 0
-    for slot in _SLOT.finditer(template):
-        literal = template[position : slot.start()]
-        parts.append(literal)
-        length += len(literal)
-        position = slot.end()
-        kind = slot.group(1)
-        entity: str | None = None
-        if kind in ("P", "F", "T"):
-            (value, variant), entity = fakers.name(rng, kind), "PERSON"
-        elif kind == "L":
-            (value, variant), entity = fakers.place(rng), "LOCATION"
-        elif kind == "O":
-            (value, variant), entity = fakers.company(rng), "ORGANIZATION"
-        elif kind == "N":
-            value, variant = rng.choice(_PRODUCTS), "product_name"
-        elif kind == "H":
-            value, variant = rng.choice(_HEADINGS), "title_case_heading"
-        elif kind == "D":
-            value, variant = rng.choice(_DATES), "weekday_or_month"
-        elif kind == "TM":
-            value, variant = f"{rng.randint(1, 12)}:{rng.randint(0, 59):02d} PM", ""
-        else:
-            value, variant = str(rng.randint(100, 99999)), ""
-        if entity is not None:
-            spans.append(
-                GoldSpan(entity=entity, start=length, end=length + len(value), variant=variant)
-            )
-        elif variant:
-            distractors.append(Distractor(kind=variant, start=length, end=length + len(value)))
-        parts.append(value)
-        length += len(value)
-    parts.append(template[position:])
-    return "".join(parts), spans, distractors
+def _other(rng: random.Random, kind: str) -> str:
+    if kind == "TM":
+        return f"{rng.randint(1, 12)}:{rng.randint(0, 59):02d} PM"
+    return str(rng.randint(100, 99999))
 
 
 def heldout_samples(seed: int = HELDOUT_SEED) -> list[Sample]:
     """Build the held-out samples from `seed`; the same seed gives the same samples."""
-    rng = random.Random(seed)
-    fakers = _Fakers(seed)
-    samples: list[Sample] = []
-    for number in range(1, HELDOUT_SAMPLES + 1):
-        template, pattern = rng.choice(_TEMPLATES)
-        text, spans, distractors = _fill(rng, fakers, pattern)
-        samples.append(
-            Sample(
-                id=f"{HELDOUT_ID_PREFIX}{number:05d}",
-                template=template,
-                text=text,
-                spans=spans,
-                distractors=distractors,
-            )
-        )
-    return samples
+    words = Words(_PRODUCTS, _HEADINGS, _DATES, _other)
+    return build_samples(seed, HELDOUT_SAMPLES, HELDOUT_ID_PREFIX, _TEMPLATES, _SLOT, words)
