@@ -15,7 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.proxy.pii.detectors import cards, contact, eu_ids, network, phone, us_ids
+from gateway.proxy.pii.detectors import (
+    cards,
+    contact,
+    eu_ids,
+    network,
+    phone,
+    phone_windows,
+    us_ids,
+)
 from gateway.proxy.pii.detectors.phone_regions import region_hints, valid_for_region
 from tests.pii.test_fast_path import FRAGMENTS
 
@@ -29,7 +37,7 @@ def _old_clusters(text: str) -> list[tuple[int, int]]:
 @settings(max_examples=1000, deadline=None)
 @given(st.text(alphabet="0123456789 -.()/\nx+", max_size=80))
 def test_phone_clusters_are_exactly_the_clusters_of_six_digits(text: str) -> None:
-    assert [c.span() for c in phone._CLUSTER.finditer(text)] == _old_clusters(text)
+    assert [c.span() for c in phone_windows.DIGIT_CLUSTER.finditer(text)] == _old_clusters(text)
 
 
 def _old_chain_starts(text: str) -> list[tuple[int, int]]:
@@ -142,7 +150,7 @@ def test_valid_for_region_agrees_with_phonenumbers(region: str, data: st.DataObj
     )
 
 
-# phone._NOT_A_PHONE as first written, lookbehinds first: the reference.
+# phone_windows.NOT_A_PHONE as first written, lookbehinds first: the reference.
 _NOT_A_PHONE_AS_WRITTEN = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2,}-[0-9]+(?:-[0-9]+)*(?![0-9])|"
     r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -177,7 +185,7 @@ SHAPES = [
     ).map("".join)
 )
 def test_never_a_phone_shapes_match_as_first_written(text: str) -> None:
-    spans = [match.span() for match in phone._NOT_A_PHONE.finditer(text)]
+    spans = [match.span() for match in phone_windows.NOT_A_PHONE.finditer(text)]
     assert spans == [match.span() for match in _NOT_A_PHONE_AS_WRITTEN.finditer(text)]
 
 
@@ -194,8 +202,8 @@ def test_never_a_phone_shapes_match_as_first_written(text: str) -> None:
 )
 def test_skipping_clusters_pass_one_covered_changes_no_national_number(text: str) -> None:
     hints = phone._Hints(text, [])
-    for low, high, clusters in phone._windows(text):
-        piece = phone._scrubbed(text, low, high, clusters)
+    for low, high, clusters in phone_windows.cluster_windows(text):
+        piece = phone_windows.scrubbed_window(text, low, high, clusters)
         taken, _ = phone._us_and_international(piece)
         local = [(start - low, end - low) for start, end in clusters]
         every = list(phone._national(piece, local, taken, hints))
@@ -244,14 +252,14 @@ def test_digit_patterns_match_as_first_written(name: str, text: str) -> None:
 
 
 def _scrubbed_as_written(text: str, low: int, high: int, clusters: list[tuple[int, int]]) -> str:
-    """phone._scrubbed as first written: the shapes regex runs at every cluster."""
+    """phone_windows.scrubbed_window as first written: the shapes regex runs at every cluster."""
     blanks: list[tuple[int, int]] = []
     for start, end in clusters:
-        before = text[max(low, start - phone._SHAPE_REACH) : start]
-        lookfrom = max(start - (len(before) - len(before.rstrip(phone._SHAPE_CHARS))), low)
+        before = text[max(low, start - phone_windows.SHAPE_REACH) : start]
+        lookfrom = max(start - (len(before) - len(before.rstrip(phone_windows.SHAPE_CHARS))), low)
         if blanks:
             lookfrom = max(lookfrom, blanks[-1][1])
-        for match in phone._NOT_A_PHONE.finditer(text, lookfrom, min(high, end + 4)):
+        for match in phone_windows.NOT_A_PHONE.finditer(text, lookfrom, min(high, end + 4)):
             blanks.append(match.span())
     parts: list[str] = []
     position = low
@@ -276,7 +284,7 @@ def _scrubbed_as_written(text: str, low: int, high: int, clusters: list[tuple[in
     ).map(" ".join)
 )
 def test_scrubbing_skips_only_clusters_no_shape_can_touch(text: str) -> None:
-    for low, high, clusters in phone._windows(text):
-        assert phone._scrubbed(text, low, high, clusters) == _scrubbed_as_written(
+    for low, high, clusters in phone_windows.cluster_windows(text):
+        assert phone_windows.scrubbed_window(text, low, high, clusters) == _scrubbed_as_written(
             text, low, high, clusters
         )

@@ -61,7 +61,7 @@ _CHAIN_START = r"[0-9](?<![0-9][0-9])(?<![0-9][^0-9][0-9])"
 
 def _chain_of(digits: int) -> re.Pattern[str]:
     """A chain of runs one character apart holding at least `digits` digits."""
-    # Possessive: a separator can be taken one way only (see phone._CLUSTER).
+    # Possessive: a separator can be taken one way only (see phone_windows.DIGIT_CLUSTER).
     return re.compile(_CHAIN_START + rf"(?:[^0-9]?+[0-9]){{{digits - 1}}}")
 
 
