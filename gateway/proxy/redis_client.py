@@ -74,13 +74,12 @@ class ProxyRedis(aioredis.Redis):
     the pool's one quick retry does. A retried batch may have run once
     already, if the connection broke after Redis ran it: the admission
     script is safe to repeat (it replaces the request's own reservation; the
-    rate limits count it twice), and a repeated settlement charges its
-    counters twice but the ledger once, a drift reconciliation reports. Both
-    err towards counting too much, never towards overspending. A read
-    timeout is not retried: a Redis that stops answering fails budgeted
-    requests closed after READ_TIMEOUT_S.
-    Replies are raw (no redis-py response callbacks): the lane is for
-    commands whose raw reply the caller reads, EVALSHA and XADD.
+    rate limits count it twice, erring on the safe side), a repeated
+    settlement finds its marker and does nothing (lua/settle.lua), and the
+    ledger keeps one entry per request id. A read timeout is not retried: a
+    Redis that stops answering fails budgeted requests closed after
+    READ_TIMEOUT_S. Replies are raw (no redis-py response callbacks): the
+    lane is for commands whose raw reply the caller reads, EVALSHA and XADD.
     """
 
     def __init__(self, **kwargs: Any) -> None:

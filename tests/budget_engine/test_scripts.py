@@ -132,6 +132,20 @@ async def test_settling_charges_the_actual_cost_and_releases_the_reservation(
     assert await lua_client.zcard(layout.deadlines_key(ORG)) == 0
 
 
+async def test_a_settlement_sent_twice_charges_once(lua_client: AsyncRedisClient) -> None:
+    # A flush retried after its connection broke may carry a settlement Redis
+    # already ran; without a reservation it would otherwise be charged again.
+    snapshot = tenant(budget("b", 1000))
+    await ready(lua_client)
+    hold = hold_for(snapshot)
+    await admit(lua_client, hold, offer(400))
+    assert await settle(lua_client, hold, 150) == b"settled"
+    assert await settle(lua_client, hold, 150) == b"repeated"
+    assert await counter(lua_client, snapshot) == {"spent": 150, "reserved": 0}
+    # The marker expires: nothing is kept per request for long.
+    assert await lua_client.pttl(layout.settled_key(ORG, hold.request_id)) > 0
+
+
 async def test_a_charge_never_exceeds_the_reservation(lua_client: AsyncRedisClient) -> None:
     snapshot = tenant(budget("b", 1000))
     await ready(lua_client)

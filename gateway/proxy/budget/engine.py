@@ -204,6 +204,7 @@ def settle_call(hold: Hold, charge_nano: int, tokens_used: int, now_ms: int) -> 
         layout.deadlines_key(org),
         layout.ready_key(org),
         layout.tombstone_key(org, hold.request_id),
+        layout.settled_key(org, hold.request_id),
         *(counter.key for counter in hold.counters),
         *(limit.redis_key for limit in hold.token_limits),
     ]

@@ -6,6 +6,7 @@
   sel:{<org>}:resv                             hash: request id -> reservation (budget_counters.lua)
   sel:{<org>}:resv:deadlines                   zset: request id by deadline, the reaper's queue
   sel:{<org>}:reaped:<request id>              tombstone: the reaper charged this one
+  sel:{<org>}:settled:<request id>             marker (60 s): this settlement already ran
 
 Redis must not evict these (maxmemory-policy noeviction or volatile-*): a
 counter evicted while the marker stays would read as zero spent.
@@ -40,3 +41,7 @@ def deadlines_key(org_id: str) -> str:
 
 def tombstone_key(org_id: str, request_id: str) -> str:
     return f"sel:{{{org_id}}}:reaped:{request_id}"
+
+
+def settled_key(org_id: str, request_id: str) -> str:
+    return f"sel:{{{org_id}}}:settled:{request_id}"

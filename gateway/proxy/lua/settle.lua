@@ -5,8 +5,9 @@
 --
 -- KEYS[1] sel:{org}:resv  KEYS[2] sel:{org}:resv:deadlines  KEYS[3] sel:{org}:budget:ready
 -- KEYS[4] sel:{org}:reaped:<request id>   tombstone left by the reaper
--- KEYS[5 .. 4+C]        the request's budget counters (as at admission)
--- KEYS[5+C .. 4+C+T]    its token-rate limits (token buckets)
+-- KEYS[5] sel:{org}:settled:<request id>  marker: this settlement already ran
+-- KEYS[6 .. 5+C]        the request's budget counters (as at admission)
+-- KEYS[6+C .. 5+C+T]    its token-rate limits (token buckets)
 -- ARGV[1] now_ms  ARGV[2] request id  ARGV[5] T
 -- ARGV[3] the charge: the actual cost in nano-USD, capped by the proxy at what it
 --         reserved (the same figure goes to the ledger)  ARGV[4] C
@@ -23,10 +24,17 @@
 --   'not_ready'   the counters are lost and await their rebuild from the
 --                 ledger, where this request's cost will be found
 --   'none'        no budget applied (C = 0)
+--   'repeated'    this settlement already ran (a batch retried after its
+--                 connection broke once Redis had run it): nothing again
 
 local now_ms, request_id, charge = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local n_counters, n_tokens = tonumber(ARGV[4]), tonumber(ARGV[5])
-local first_counter, first_token = 5, 5 + n_counters
+local first_counter, first_token = 6, 6 + n_counters
+
+-- Once per request: the marker outlives any retry (they follow within seconds).
+if not redis.call('SET', KEYS[5], '1', 'NX', 'PX', 60000) then
+  return {'repeated', 0}
+end
 
 for i = 1, n_tokens do
   local at = 6 + 3 * (i - 1)
