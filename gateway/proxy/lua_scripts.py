@@ -24,7 +24,7 @@ from typing import TypeAlias, cast
 
 from redis.exceptions import NoScriptError
 
-from gateway.proxy.redis_client import AsyncRedisClient, ProxyRedis
+from gateway.proxy.redis_client import AsyncRedisClient, send
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 FLAGS_VARIABLE = "SELIXES_REDIS_SCRIPT_FLAGS"
@@ -88,10 +88,7 @@ async def run_script(
 ) -> ScriptReply:
     """Run `script` with EVALSHA; if the server does not have it cached, with EVAL."""
     try:
-        if isinstance(client, ProxyRedis):
-            reply = await client.call("EVALSHA", script.sha, len(keys), *keys, *args)
-        else:
-            reply = await client.evalsha(script.sha, len(keys), *keys, *args)
+        reply = await send(client, "EVALSHA", script.sha, len(keys), *keys, *args)
     except NoScriptError:
         # After a restart, failover or SCRIPT FLUSH. EVAL runs the script and
         # caches it where it ran (on a cluster: the node owning the keys) in

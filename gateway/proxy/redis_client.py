@@ -1,10 +1,12 @@
 """The proxy's Redis client: many connections, bounded reads, quick to give up.
 
     proxy_redis(url, cluster) -> ProxyRedis (standalone) or RedisCluster
+    send(client, *command), send_batch(client, commands) -> raw replies
 
-On a standalone Redis (Upstash included) the client has a lean lane,
-`ProxyRedis.call` and `.call_many`, for the two calls every request makes:
-the admission script and the usage flush. The class says why.
+On a standalone Redis (Upstash included) the client has a lean lane for the
+two calls every request makes, the admission script and the usage flush;
+`send` and `send_batch` take it where there is one, so callers need not
+know which client they hold. ProxyRedis says why the lane exists.
 """
 
 from __future__ import annotations
@@ -165,6 +167,28 @@ class _HiredisPacking:
         ):
             args = (*first.split(), *args[1:])
         return [_pack([args])]
+
+
+async def send(client: AsyncRedisClient, *command: str | bytes | int | float) -> Any:
+    """Send one command and return its raw reply, on the lean lane where the client has one."""
+    if isinstance(client, ProxyRedis):
+        return await client.call(*command)
+    return await client.execute_command(*command)
+
+
+async def send_batch(client: AsyncRedisClient, commands: Sequence[Command]) -> list[Any]:
+    """Pipeline `commands` (one round trip, or one per node of a cluster); error replies in place.
+
+    On a cluster, EVALSHA goes by name: redis-py's cluster pipeline refuses
+    its evalsha() method but routes the command by its keys, which all carry
+    one org's hash tag.
+    """
+    if isinstance(client, ProxyRedis):
+        return await client.call_many(commands)
+    pipe = client.pipeline(transaction=False)
+    for command in commands:
+        pipe.execute_command(*command)
+    return list(await pipe.execute(raise_on_error=False))
 
 
 def hiredis_packing(base: type[AbstractConnection]) -> type[AbstractConnection]:

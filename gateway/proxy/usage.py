@@ -19,7 +19,7 @@ from redis.exceptions import NoScriptError
 from gateway.proxy.context import RequestContext
 from gateway.proxy.lua_scripts import ScriptCall, run_script
 from gateway.proxy.money import nano_to_usd
-from gateway.proxy.redis_client import AsyncRedisClient, Command, ProxyRedis
+from gateway.proxy.redis_client import AsyncRedisClient, Command, send_batch
 
 log = logging.getLogger(__name__)
 STREAM = "sel:usage"
@@ -165,9 +165,6 @@ class UsageEmitter:
         settlements, self._settlements = self._settlements, []
         if not batch and not settlements:
             return
-        # EVALSHA by name: redis-py's cluster pipeline blocks its evalsha()
-        # method but routes an EVALSHA command by its keys, which all carry
-        # one org's hash tag.
         commands: list[Command] = [
             ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
             for call in settlements
@@ -176,13 +173,7 @@ class UsageEmitter:
             ("XADD", STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*", "e", body) for body in batch
         ]
         try:
-            if isinstance(self._client, ProxyRedis):
-                replies = await self._client.call_many(commands)
-            else:
-                pipe = self._client.pipeline(transaction=False)
-                for command in commands:
-                    pipe.execute_command(*command)
-                replies = await pipe.execute(raise_on_error=False)
+            replies = await send_batch(self._client, commands)
             await self._retry_unknown_scripts(settlements, replies[: len(settlements)])
         except Exception:
             log.exception("%d usage events, %d settlements lost", len(batch), len(settlements))
