@@ -14,6 +14,7 @@ from gateway.proxy.pricing import price_table
 from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
 from gateway.proxy.stages.admission import AdmissionStage
 from tests.budget_engine.test_scripts import budget, key_entry, tenant
+from tests.proxy.providers.wire import deployment
 from tests.servers import free_port
 
 
@@ -59,20 +60,7 @@ async def _admission_refused(client: AsyncRedisClient) -> bool:
     ctx.key = key_entry()
     ctx.operation, ctx.dialect = "chat", "openai"
     ctx.payload = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-    deployment = {
-        "id": "m#0",
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "api_base": None,
-        "api_version": None,
-        "provider_key_id": None,
-        "weight": 1,
-        "quality": None,
-        "price": None,
-        "timeout_s": 60.0,
-        "connect_timeout_s": 5.0,
-    }
-    ctx.candidates = [deployment]  # type: ignore[list-item]
+    ctx.candidates = [deployment("openai", "gpt-4o-mini")]
 
     async def receive() -> Message:
         return {"type": "http.request", "body": b""}

@@ -10,22 +10,10 @@ from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import Failover
 from gateway.proxy.routing.gauges import MAX_SERIES, RoutingGauges
 from gateway.proxy.routing.health import HealthBook, now_ms
-from gateway.proxy.snapshot import DeploymentEntry
+from tests.routing.test_router import deployment
 
 ORG = "org-f"
-DEPLOYMENT: DeploymentEntry = {
-    "id": "route:0",
-    "provider": "openai",
-    "model": "gpt-4o-mini",
-    "api_base": None,
-    "api_version": None,
-    "provider_key_id": None,
-    "weight": 1,
-    "quality": None,
-    "price": None,
-    "timeout_s": 60.0,
-    "connect_timeout_s": 5.0,
-}
+DEPLOYMENT = deployment("0")
 
 
 def failover(max_attempts: int | None = None, deadline_at: float | None = None) -> Failover:
