@@ -98,6 +98,17 @@ def test_a_half_open_deployment_granted_a_probe_goes_first() -> None:
     assert plan.probing == {"route:b"}
 
 
+def test_a_request_takes_one_probe_however_many_deployments_are_half_open() -> None:
+    # A granted probe slot blocks every other process until it expires; a
+    # request uses one at most, so it asks for one at most.
+    r = router()
+    for name in ("a", "b", "c"):
+        r.book.get(ORG, f"route:{name}").breaker = Breaker(open=True, opened_ms=now_ms() - 31_000)
+    plan = r.plan(tenant(), route("priority", deployment("a"), deployment("b"), deployment("c")))
+    assert models(asyncio.run(r.candidates(plan))) == ["a"]
+    assert plan.probing == {"route:a"}
+
+
 def test_cost_picks_the_cheapest_deployment_meeting_the_floor() -> None:
     plan = router().plan(
         tenant(),

@@ -159,11 +159,18 @@ class Router:
         return plan
 
     async def candidates(self, plan: Plan) -> list[DeploymentEntry]:
-        """Settle the half-open deployments: a granted probe goes first, the rest wait."""
+        """Settle the half-open deployments: one granted probe goes first, the rest wait.
+
+        One probe per request: a request uses at most one, and a probe slot
+        granted but never used stays taken (for every process) until it
+        expires, keeping a recovered deployment out for another cooldown.
+        """
         if not plan.half_open:
             return plan.candidates
         first: list[DeploymentEntry] = []
         for deployment, health in plan.half_open:
+            if first:
+                break
             verdict = "probe" if self.sync is None else await self.sync.try_probe(health)
             if verdict == "probe":
                 first.append(deployment)
