@@ -13,14 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 
-import redis.asyncio as aioredis
 from django.conf import settings
-from redis.asyncio.cluster import RedisCluster
 
 from gateway.models import Deployment
 from gateway.proxy.crypto import MasterKeys
 from gateway.proxy.keyring import Keyring, platform_keys_from
-from gateway.proxy.redis_client import AsyncRedisClient
+from gateway.proxy.redis_client import proxy_redis
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.ping import CONCURRENCY, Pinger, PingOutcome
 from gateway.proxy.snapshot import Snapshot
@@ -35,12 +33,6 @@ def pinged_tenants() -> list[Snapshot]:
     return [build_snapshot(org) for org in Organization.objects.filter(id__in=org_ids)]
 
 
-def _redis() -> AsyncRedisClient:
-    if settings.REDIS_CLUSTER:
-        return RedisCluster.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-    return aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-
-
 async def _ping(tenants: list[Snapshot], timeout_s: float) -> list[PingOutcome]:
     keyring = Keyring(
         MasterKeys.parse(settings.SELIXES_MASTER_KEYS), platform_keys_from(os.environ)
@@ -48,7 +40,7 @@ async def _ping(tenants: list[Snapshot], timeout_s: float) -> list[PingOutcome]:
     upstream = UpstreamClient(
         allow_private=settings.SELIXES_PRIVATE_UPSTREAMS == "allow", pool_size=CONCURRENCY
     )
-    client = _redis()
+    client = proxy_redis(settings.REDIS_URL, settings.REDIS_CLUSTER)  # the proxy's own
     await upstream.start()
     try:
         pinger = Pinger(client, upstream, keyring, RoutingConfig.from_env(), timeout_s)
