@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias, cast
 
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
 
-from gateway.proxy.redis_client import AsyncRedisClient, send
+from gateway.proxy.redis_client import AsyncRedisClient, Command, send
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 FLAGS_VARIABLE = "SELIXES_REDIS_SCRIPT_FLAGS"
@@ -95,3 +95,31 @@ async def run_script(
         # one round trip, where SCRIPT LOAD + EVALSHA would take two.
         reply = await client.eval(script.source, len(keys), *keys, *args)
     return cast(ScriptReply, reply)
+
+
+def script_command(call: ScriptCall) -> Command:
+    """`call` as one EVALSHA command, to batch with others (redis_client.send_batch).
+
+    By name rather than redis-py's evalsha(): a cluster pipeline refuses that
+    method but routes the command by its keys, which carry one org's tag.
+    """
+    return ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
+
+
+async def rerun_unknown_scripts(
+    client: AsyncRedisClient, calls: Sequence[ScriptCall], replies: Sequence[object]
+) -> list[object]:
+    """The replies of batched `calls`, those Redis lacked the script of run again in full.
+
+    After a restart, failover or SCRIPT FLUSH the script cache is empty; a
+    call that fails again comes back as its exception, as in the batch.
+    """
+    settled: list[object] = []
+    for call, reply in zip(calls, replies, strict=True):
+        if isinstance(reply, NoScriptError):
+            try:
+                reply = await run_script(client, call.script, call.keys, call.args)
+            except RedisError as e:
+                reply = e
+        settled.append(reply)
+    return settled

@@ -14,10 +14,9 @@ import time
 from typing import NotRequired, TypedDict
 
 import orjson
-from redis.exceptions import NoScriptError
 
 from gateway.proxy.context import RequestContext
-from gateway.proxy.lua_scripts import ScriptCall, run_script
+from gateway.proxy.lua_scripts import ScriptCall, rerun_unknown_scripts, script_command
 from gateway.proxy.money import nano_to_usd
 from gateway.proxy.redis_client import AsyncRedisClient, Command, send_batch
 
@@ -165,25 +164,20 @@ class UsageEmitter:
         settlements, self._settlements = self._settlements, []
         if not batch and not settlements:
             return
-        commands: list[Command] = [
-            ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)
-            for call in settlements
-        ]
+        commands: list[Command] = [script_command(call) for call in settlements]
         commands += [
             ("XADD", STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*", "e", body) for body in batch
         ]
         try:
             replies = await send_batch(self._client, commands)
-            await self._retry_unknown_scripts(settlements, replies[: len(settlements)])
+            settled = await rerun_unknown_scripts(
+                self._client, settlements, replies[: len(settlements)]
+            )
         except Exception:
             log.exception("%d usage events, %d settlements lost", len(batch), len(settlements))
-
-    async def _retry_unknown_scripts(self, calls: list[ScriptCall], replies: list[object]) -> None:
-        """After a Redis restart the script cache is empty: send those again in full."""
-        for call, reply in zip(calls, replies, strict=True):
-            if isinstance(reply, NoScriptError):
-                await run_script(self._client, call.script, call.keys, call.args)
-            elif isinstance(reply, Exception):
+            return
+        for reply in settled:
+            if isinstance(reply, Exception):
                 log.error("settlement failed, left to the reaper: %s", reply)
 
     async def close(self) -> None:

@@ -25,10 +25,17 @@ from functools import lru_cache
 from typing import Literal
 
 import orjson
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
-from gateway.proxy.lua_scripts import LuaScript, run_script
-from gateway.proxy.redis_client import AsyncRedisClient
+from gateway.proxy.lua_scripts import (
+    LuaScript,
+    ScriptArg,
+    ScriptCall,
+    rerun_unknown_scripts,
+    run_script,
+    script_command,
+)
+from gateway.proxy.redis_client import AsyncRedisClient, send_batch
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
 
@@ -115,12 +122,12 @@ class HealthSync:
         script = sync_script()
         window_ms = int(self.config.breaker.window_s * 1000)
         bucket_ms = max(window_ms // BUCKETS, 1)
-        calls: list[tuple[list[str], list[str | int]]] = []
+        calls: list[ScriptCall] = []
         for batch in batches:
             keys = [health_key(h.org_id, h.deployment_id) for h in batch]
             keys += [probe_key(h.org_id, h.deployment_id) for h in batch]
             rows = [h.take_deltas() for h in batch]
-            args: list[str | int] = [
+            args: list[ScriptArg] = [
                 now,
                 bucket_ms,
                 BUCKETS,
@@ -128,22 +135,14 @@ class HealthSync:
                 IDLE_MS,
                 orjson.dumps(rows).decode(),
             ]
-            calls.append((keys, args))
+            calls.append(ScriptCall(script, keys, args))
         try:
-            pipe = self.client.pipeline(transaction=False)
-            for keys, args in calls:
-                # By name, as usage.py does: a cluster pipeline routes EVALSHA by its keys.
-                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await send_batch(self.client, [script_command(call) for call in calls])
+            replies = await rerun_unknown_scripts(self.client, calls, replies)
         except RedisError:
             log.warning("routing health sync: Redis unreachable")
             return
-        for batch, (keys, args), reply in zip(batches, calls, replies, strict=True):
-            if isinstance(reply, NoScriptError):
-                try:
-                    reply = await run_script(self.client, script, keys, args)
-                except RedisError as e:
-                    reply = e
+        for batch, reply in zip(batches, replies, strict=True):
             if isinstance(reply, Exception) or not isinstance(reply, list):
                 log.warning("routing health sync: %s", reply)
                 continue
