@@ -341,3 +341,17 @@ def test_text_over_the_ner_allowance_is_refused_before_any_scanning(
         names.redact("1234 " * (redactor.MAX_NER_CHARS // 5 + 1), "prompt")
     assert refused.value.code == "pii_text_too_large"
     assert scanned == []
+
+
+def test_only_the_prompt_counts_against_the_ner_allowance(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An answer was paid for: however long, it is redacted, never refused.
+    from gateway.proxy.pii import redactor
+
+    monkeypatch.setattr(redactor, "MAX_NER_CHARS", 100)
+    names = Redactor(policy({"PERSON": "mask"}))
+    text = "Please ask Ann Lee about the invoice before Friday, thanks a lot. "  # 66 characters
+    names.redact(text, "prompt")
+    assert names.redact(text * 3, "answer").count("[PERSON]") == 3
+    with pytest.raises(InvalidRequest) as refused:
+        names.redact(text, "prompt")  # 132 characters of prompt in all
+    assert refused.value.code == "pii_text_too_large"

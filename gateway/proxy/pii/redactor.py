@@ -76,25 +76,11 @@ class Redactor:
 
     # --- finding ----------------------------------------------------------
 
-    def findings(self, text: str, bounded: bool = True) -> list[Finding]:
-        """Return the acted-on findings in `text`, sorted, non-overlapping, in its offsets.
-
-        `bounded`: count `text` against MAX_NER_CHARS (the prompt; a stream
-        window rescans its context, which must not use the allowance up).
-        """
+    def findings(self, text: str) -> list[Finding]:
+        """Return the acted-on findings in `text`, sorted, non-overlapping, in its offsets."""
         policy = self.policy
         if not text:
             return []
-        if policy.ner_types:
-            # Counted before any scanning: a request over the allowance is
-            # refused at once, not after the validators read megabytes.
-            self.ner_chars += len(text) if bounded else 0
-            if self.ner_chars > MAX_NER_CHARS:
-                raise InvalidRequest(
-                    f"With names (NER) in the PII policy a request may hold at most"
-                    f" {MAX_NER_CHARS} characters of text.",
-                    code="pii_text_too_large",
-                )
         try:
             found = detect(text, policy.validator_types) if policy.validator_types else []
             extra: list[Finding] = []
@@ -102,8 +88,6 @@ class Redactor:
                 extra.extend(detect_names(text, policy.ner_types))
             if policy.patterns:
                 extra.extend(self._custom(text))
-        except (InvalidRequest, PiiScanFailed):
-            raise
         except NerUnavailable as e:
             raise PiiUnavailable(
                 "The PII policy needs name detection (NER), which is unavailable; nothing was sent."
@@ -129,7 +113,23 @@ class Redactor:
         """Return `text` with the policy applied (raises PiiBlocked for a blocked prompt)."""
         if not text:
             return text
+        if where == "prompt" and self.policy.ner_types:
+            self._count_ner_chars(text)
         return self.apply(text, self.findings(text), where)
+
+    def _count_ner_chars(self, text: str) -> None:
+        """Hold the prompt to MAX_NER_CHARS, before any scanning.
+
+        Only the prompt counts: it can still be refused unsent. An answer
+        was already paid for, so it is redacted whatever its length.
+        """
+        self.ner_chars += len(text)
+        if self.ner_chars > MAX_NER_CHARS:
+            raise InvalidRequest(
+                f"With names (NER) in the PII policy a request may hold at most"
+                f" {MAX_NER_CHARS} characters of text.",
+                code="pii_text_too_large",
+            )
 
     def apply(
         self, text: str, findings: list[Finding], where: str, json_escaped: bool = False

@@ -111,7 +111,7 @@ class WindowRedactor:
     def _release(self, cut: int, final: bool) -> str:
         context, pending = self._context, self._pending
         offset = len(context)
-        found = self._redactor.findings(context + pending, bounded=False)
+        found = self._redactor.findings(context + pending)
         findings: list[Finding] = []
         for finding in found:
             start, end = finding.start - offset, finding.end - offset
