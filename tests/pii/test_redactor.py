@@ -156,6 +156,9 @@ def test_the_policy_cache_follows_snapshot_versions_and_projects() -> None:
     assert first is not None and cache.policy_for(tenant, key) is first
     other_project: Any = {"project_id": "p2"}
     assert cache.policy_for(tenant, other_project) is None  # its own, disabled
+    # Projects without a policy of their own share the org's compiled one.
+    project_without_policy: Any = {"project_id": "p3"}
+    assert cache.policy_for(tenant, project_without_policy) is first
     newer: Any = {**tenant, "version": 2, "pii": {**org_policy, "enabled": False}}
     assert cache.policy_for(newer, key) is None
 

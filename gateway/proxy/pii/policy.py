@@ -154,7 +154,11 @@ class PolicyCache:
 
     def policy_for(self, tenant: Snapshot, key: KeyEntry | None) -> CompiledPolicy | None:
         """Return the request's compiled policy, or None: nothing to scan."""
-        cache_key = (tenant["org_id"], tenant["version"], key["project_id"] if key else "")
+        # By project only where the project has a policy of its own: the org's
+        # is compiled once per snapshot version, not once per project.
+        project = tenant["projects"].get(key["project_id"]) if key is not None else None
+        own = key["project_id"] if key is not None and project and project.get("pii") else ""
+        cache_key = (tenant["org_id"], tenant["version"], own)
         try:
             return self._compiled[cache_key]
         except KeyError:

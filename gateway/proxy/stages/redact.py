@@ -43,7 +43,6 @@ HEADER = b"x-selixes-redactions"
 # for seconds). Smaller ones stay on the loop, where a typical prompt takes
 # less time than the hop to a thread would.
 OFF_LOOP_BYTES = 64 * 1024
-_COST_COMMENT = b": x-selixes-cost-usd"
 
 
 class RedactStage:
@@ -167,7 +166,7 @@ class _Answer:
         data: bytes = message.get("body", b"")
         more = message.get("more_body", False)
         rewriter = self._rewriter
-        last = not more or data.startswith(_COST_COMMENT)
+        last = not more  # the upstream stage's last message is the cost comment
 
         def rewrite() -> bytes:
             # The last message carries the cost comment: the held text goes before it.
