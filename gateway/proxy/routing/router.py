@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +72,7 @@ class Router:
         self.prices = prices
         self.sync = sync
         self.random = (rng or random.Random()).random  # noqa: S311  # spreading load, no secret
-        self._prices: dict[tuple[str, int, str], ModelPrice | None] = {}
+        self._prices: dict[tuple[str, int, str, int], ModelPrice | None] = {}
 
     def order(
         self,
@@ -189,7 +190,8 @@ class Router:
         self, tenant: Snapshot, deployment: DeploymentEntry, input_tokens: int, output_tokens: int
     ) -> int | None:
         """Pico-USD of the expected request on this deployment; None = no price."""
-        key = (tenant["org_id"], tenant["version"], deployment["id"])
+        # By UTC day too: price lists change on a given day (pricing.lookup).
+        key = (tenant["org_id"], tenant["version"], deployment["id"], int(time.time() // 86_400))
         if key in self._prices:
             price = self._prices[key]
         else:

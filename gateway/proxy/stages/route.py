@@ -160,8 +160,13 @@ class RouteStage:
             )
         ctx.payload = payload
         ctx.body_bytes = len(body)
-        input_tokens, output_tokens = expected_size(payload, len(body), ctx.dialect, ctx.operation)
-        plan = await self.router.choose(ctx.tenant, route, input_tokens, output_tokens)
+        # Only the cost strategy weighs the request's size.
+        size = (
+            expected_size(payload, len(body), ctx.dialect, ctx.operation)
+            if route["strategy"] == "cost"
+            else ()
+        )
+        plan = await self.router.choose(ctx.tenant, route, *size)
         ctx.strategy = route["strategy"]
         if not plan.candidates:
             raise DeploymentsRateLimited(
