@@ -9,7 +9,8 @@
     ├── NotFound                    404   not_found_error
     ├── RateLimited                 429   rate_limit_exceeded   (retry-after)
     ├── ServiceUnavailable          503   api_error
-    │   └── PiiUnavailable          503   api_error   (code pii_unavailable: no NER model)
+    │   ├── PiiUnavailable          503   api_error   (code pii_unavailable: no NER model)
+    │   └── DeploymentsRateLimited  503   upstream_error   (retry-after: every deployment 429'd)
     ├── PiiBlocked                  400   pii_blocked (names the entity type, never the value)
     ├── PiiScanFailed               500   api_error   (code pii_scan_failed: a detector failed)
     └── UpstreamFailure             502   upstream_error   (upstream_client.py)
@@ -17,17 +18,23 @@
         ├── ForbiddenUpstream       502
         └── AllUpstreamsFailed   502/503/504 (the chain tried, in the message)
 
+An error with `retry_after_s` set carries a `retry-after` header of whole
+seconds, rounded up so that a client that obeys it is not early.
+
 Raised anywhere inside the stage stack, caught once by the record stage,
 which answers `{"error": {"message", "type", "code", "param"}}`.
 """
 
 from __future__ import annotations
 
+import math
+
 
 class ProxyError(Exception):
     status = 500
     type = "api_error"
     code = "internal_error"
+    retry_after_s: float | None = None
 
     def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
@@ -37,7 +44,9 @@ class ProxyError(Exception):
         self.param = param
 
     def headers(self) -> list[tuple[bytes, bytes]]:
-        return []
+        if self.retry_after_s is None:
+            return []
+        return [(b"retry-after", str(max(1, math.ceil(self.retry_after_s))).encode())]
 
     def body(self) -> dict[str, dict[str, str | None]]:
         return {
@@ -104,15 +113,26 @@ class RateLimited(ProxyError):
         self.retry_after_s = retry_after_s
 
     def headers(self) -> list[tuple[bytes, bytes]]:
-        if self.retry_after_s is None:
+        if self.retry_after_s is None:  # it alone is over the limit: waiting never helps
             return [(b"x-should-retry", b"false")]
-        return [(b"retry-after", str(self.retry_after_s).encode())]
+        return super().headers()
 
 
 class PiiUnavailable(ServiceUnavailable):
     """The policy needs NER and the model is not loaded: nothing unscanned is forwarded."""
 
     code = "pii_unavailable"
+
+
+class DeploymentsRateLimited(ServiceUnavailable):
+    """Every deployment of the route is inside a provider's retry-after: none is tried."""
+
+    type = "upstream_error"
+    code = "all_deployments_rate_limited"
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class PiiBlocked(ProxyError):

@@ -9,13 +9,12 @@ follows the same order.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
 
 from gateway.proxy.context import RequestContext
-from gateway.proxy.errors import InvalidRequest, NotFound, ServiceUnavailable
+from gateway.proxy.errors import DeploymentsRateLimited, InvalidRequest, NotFound
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, header, read_body
 from gateway.proxy.routing.failover import Failover
 from gateway.proxy.routing.router import Router, expected_size
@@ -110,20 +109,6 @@ def check_embeddings(payload: dict[str, Any]) -> None:
     raise InvalidRequest("'input' must be a non-empty string or array.", param="input")
 
 
-class DeploymentsRateLimited(ServiceUnavailable):
-    """Every deployment of the route is inside a provider's retry-after: none is tried."""
-
-    type = "upstream_error"
-    code = "all_deployments_rate_limited"
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = max(retry_after_s, 1)
-
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        return [(b"retry-after", str(self.retry_after_s).encode())]
-
-
 class RouteStage:
     def __init__(self, app: ASGIApp, max_body_bytes: int, router: Router) -> None:
         self.app = app
@@ -171,7 +156,7 @@ class RouteStage:
         if not plan.candidates:
             raise DeploymentsRateLimited(
                 f"Every deployment of '{model}' asked to be left alone for now (429 retry-after).",
-                math.ceil(plan.retry_after_ms / 1000),
+                plan.retry_after_ms / 1000,
             )
         ctx.candidates = plan.candidates
         deadline_s = route.get("deadline_s")

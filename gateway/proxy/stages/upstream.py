@@ -73,11 +73,6 @@ class AllUpstreamsFailed(ProxyError):
         self.status = status
         self.retry_after_s = retry_after_s
 
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        if self.retry_after_s is None:
-            return []
-        return [(b"retry-after", str(max(1, round(self.retry_after_s))).encode())]
-
 
 class _AttemptFailed(Exception):
     def __init__(self, outcome: str, status: int, retry_after_s: float | None = None) -> None:
