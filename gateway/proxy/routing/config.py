@@ -50,12 +50,14 @@ class RoutingConfig:
 
     @classmethod
     def from_env(cls) -> RoutingConfig:
+        """The defaults above, each replaced by its variable where one is set."""
+        policy, config = BreakerPolicy(), cls()
         breaker = BreakerPolicy(
-            failure_ratio=_env_float("SELIXES_BREAKER_FAILURE_RATIO", 0.5),
-            min_requests=_env_int("SELIXES_BREAKER_MIN_REQUESTS", 10),
-            window_s=_env_float("SELIXES_BREAKER_WINDOW_S", 30.0),
-            cooldown_s=_env_float("SELIXES_BREAKER_COOLDOWN_S", 30.0),
-            probes=_env_int("SELIXES_BREAKER_PROBES", 1),
+            failure_ratio=_env_float("SELIXES_BREAKER_FAILURE_RATIO", policy.failure_ratio),
+            min_requests=_env_int("SELIXES_BREAKER_MIN_REQUESTS", policy.min_requests),
+            window_s=_env_float("SELIXES_BREAKER_WINDOW_S", policy.window_s),
+            cooldown_s=_env_float("SELIXES_BREAKER_COOLDOWN_S", policy.cooldown_s),
+            probes=_env_int("SELIXES_BREAKER_PROBES", policy.probes),
         )
         if not 0 < breaker.failure_ratio <= 1 or breaker.min_requests < 1 or breaker.probes < 1:
             raise RuntimeError("SELIXES_BREAKER_* out of range")
@@ -63,8 +65,8 @@ class RoutingConfig:
             raise RuntimeError("SELIXES_BREAKER_WINDOW_S and _COOLDOWN_S must be positive")
         config = cls(
             breaker=breaker,
-            sync_interval_s=_env_float("SELIXES_ROUTING_SYNC_S", 0.5),
-            exploration=_env_float("SELIXES_LATENCY_EXPLORATION", 0.05),
+            sync_interval_s=_env_float("SELIXES_ROUTING_SYNC_S", config.sync_interval_s),
+            exploration=_env_float("SELIXES_LATENCY_EXPLORATION", config.exploration),
         )
         if config.sync_interval_s <= 0 or not 0 <= config.exploration <= 1:
             raise RuntimeError(
