@@ -17,7 +17,7 @@ from django.conf import settings
 
 from gateway import models as m
 from gateway.providers_catalog import NEEDS_API_BASE, NEEDS_API_VERSION, PROVIDERS
-from gateway.proxy import ssrf
+from gateway.proxy import managed_access, ssrf
 from tenants.errors import Invalid
 
 # Used with fullmatch: "$" alone would let a trailing newline through.
@@ -141,6 +141,11 @@ def check_deployment(spec: DeploymentSpec, index: int) -> None:
         raise Invalid(f"{at}.health_check", "Must be true or false.")
     if spec.api_base is not None:
         check_api_base(spec.api_base, f"{at}.api_base")
+    refused = managed_access.refusal(
+        spec.provider, spec.api_base, spec.provider_key_id, spec.price is not None
+    )
+    if refused is not None:
+        raise Invalid(f"{at}.{refused.field}", refused.message)
 
 
 def check_route(spec: RouteSpec) -> None:

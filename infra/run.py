@@ -183,9 +183,6 @@ def main() -> int:
     started_embedded = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
     devenv.prepare()
     os.environ.setdefault("SELIXES_PRIVATE_UPSTREAMS", "allow")
-    # Managed-access keys for the demo routes; the mock provider accepts any key.
-    os.environ.setdefault("SELIXES_PLATFORM_KEY_ANTHROPIC", "mock-platform-key")
-    os.environ.setdefault("SELIXES_PLATFORM_KEY_OPENAI_COMPATIBLE", "mock-platform-key")
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         print("Migrating…", flush=True)

@@ -23,6 +23,7 @@ from tenants.scoping import for_org, get_for_org
 # Where an action's error about a deployment lands in the editor's row.
 ROW_FIELDS = {
     "provider_key_id": "provider_key",
+    "price": "price_input",
     "price.input_per_mtok": "price_input",
     "price.output_per_mtok": "price_output",
 }

@@ -3,7 +3,8 @@
 BYOK keys arrive sealed in the snapshot and are opened with the master keys
 only here, in the proxy's memory; the clear value is cached by its sealed
 form, so a rotated or re-wrapped key is simply a new cache entry. Orgs that
-bring no key are served by SELIXES_PLATFORM_KEY_<PROVIDER> (managed access).
+bring no key are served by SELIXES_PLATFORM_KEY_<PROVIDER> (managed access),
+and only at their provider's own endpoint (gateway.proxy.managed_access).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import Mapping
 
 from gateway.proxy.crypto import CryptoError, MasterKeys, provider_key_context
 from gateway.proxy.errors import ProxyError
+from gateway.proxy.managed_access import KEYLESS_PROVIDERS, refusal
 from gateway.proxy.snapshot import DeploymentEntry, Snapshot
 
-# Servers that commonly run without any key (self-hosted); others need one.
-KEYLESS_PROVIDERS = frozenset({"openai_compatible", "vllm", "ollama"})
 MAX_CACHED = 10_000
 
 
@@ -51,12 +51,18 @@ class Keyring:
         """Return the API key to send for this deployment, or raise MissingProviderKey."""
         key_id = deployment["provider_key_id"]
         if key_id is None:
-            platform = self._platform.get(deployment["provider"])
-            if platform is not None:
-                return platform
-            if deployment["provider"] in KEYLESS_PROVIDERS:
+            provider = deployment["provider"]
+            # Checked again here, not only when the route is saved: a route
+            # saved before the rule existed must not leak the key either.
+            refused = refusal(provider, deployment["api_base"], None, has_price=False)
+            if refused is not None:
+                raise MissingProviderKey(refused.message)
+            if provider in KEYLESS_PROVIDERS:
                 return ""
-            raise MissingProviderKey(f"No {deployment['provider']} key is configured.")
+            platform = self._platform.get(provider)
+            if platform is None:
+                raise MissingProviderKey(f"No {provider} key is configured.")
+            return platform
         entry = tenant["provider_keys"].get(key_id)
         if entry is None:
             raise MissingProviderKey("The deployment's provider key was revoked.")

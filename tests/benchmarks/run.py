@@ -221,7 +221,6 @@ def _redact_work_ms() -> tuple[float, float]:
 def main() -> int:
     devenv.prepare()
     os.environ["SELIXES_PRIVATE_UPSTREAMS"] = "allow"
-    os.environ["SELIXES_PLATFORM_KEY_OPENAI_COMPATIBLE"] = "bench-key"
     env = os.environ.copy()
     _manage("migrate", "--noinput", "-v", "0")
     demo = json.loads(

@@ -59,8 +59,9 @@ def test_alice_creates_a_route_in_the_editor(alice: Persona) -> None:
         **rows(
             {"provider": "openai", "model": "gpt-4o", "provider_key": str(key.id)},
             {
-                "provider": "anthropic",
-                "model": "claude-sonnet-4-5",
+                "provider": "vllm",
+                "model": "llama-3.3-70b",
+                "api_base": "https://8.8.8.8/v1",
                 "price_input": "0",  # free input is a price, not a missing one
                 "price_output": "15.00",
             },
@@ -72,11 +73,34 @@ def test_alice_creates_a_route_in_the_editor(alice: Persona) -> None:
     assert response["Location"] == f"/o/acme/routes/{route.id}/"
     first, second = route.deployments.all()
     assert (first.provider, first.provider_key_id) == ("openai", key.id)
-    assert (second.provider, str(second.price_input_per_mtok)) == ("anthropic", "0.000000")
+    assert (second.provider, str(second.price_input_per_mtok)) == ("vllm", "0.000000")
     assert str(second.price_output_per_mtok) == "15.000000"
     page = text(browser.get(response["Location"]))
     assert "Route smart was created." in page
-    assert "claude-sonnet-4-5" in page
+    assert "llama-3.3-70b" in page
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ({"api_base": "https://8.8.8.8/v1"}, "must name one of your provider keys"),
+        ({"price_input": "0", "price_output": "0"}, "priced from the platform's price list"),
+    ],
+)
+def test_the_editor_refuses_a_platform_key_row_with_an_address_or_a_price(
+    alice: Persona, row: dict[str, str], said: str
+) -> None:
+    browser = logged_in(alice)
+    data = {
+        "model": "smart",
+        "strategy": "priority",
+        "min_quality": "",
+        **rows({"provider": "openai", "model": "gpt-4o", **row}),
+    }
+    response = submit(browser, "/o/acme/routes/new/", data)
+    assert response.status_code == 400
+    assert said in text(response)
+    assert not Route.objects.filter(org=alice.org).exists()
 
 
 def test_alice_reorders_and_removes_deployments(alice: Persona) -> None:

@@ -19,7 +19,12 @@ from tests.gateway.conftest import a_deployment, a_route, add_key, error_of, put
 def test_a_put_creates_a_route_and_a_get_returns_it(alice_api: APIClient) -> None:
     body = a_route(
         a_deployment(
-            weight=3, quality=80, price={"input_per_mtok": "2.5", "output_per_mtok": "10"}
+            provider="vllm",
+            model="llama",
+            api_base="https://8.8.8.8/v1",
+            weight=3,
+            quality=80,
+            price={"input_per_mtok": "2.5", "output_per_mtok": "10"},
         ),
         a_deployment(provider="anthropic", model="claude-sonnet-4-5", timeout_s=30),
         strategy="cost",
@@ -85,7 +90,12 @@ def test_a_deployment_may_use_the_orgs_own_key(alice_api: APIClient) -> None:
 
 
 def test_azure_with_its_address_and_version_is_accepted(alice_api: APIClient) -> None:
-    azure = a_deployment(provider="azure", api_base="https://8.8.8.8", api_version="2024-10-21")
+    azure = a_deployment(
+        provider="azure",
+        api_base="https://8.8.8.8",
+        api_version="2024-10-21",
+        provider_key_id=add_key(alice_api, provider="azure"),
+    )
     assert put_route(alice_api, "gpt-4o", a_route(azure)).status_code == 201
 
 

@@ -29,6 +29,7 @@ def test_a_put_route_is_in_the_snapshot_after_commit(
     alice: Persona, alice_api: APIClient, redis_client: redis.Redis
 ) -> None:
     key_id = add_key(alice_api)
+    azure_key_id = add_key(alice_api, provider="azure")
     body = a_route(
         a_deployment(
             provider_key_id=key_id,
@@ -40,6 +41,7 @@ def test_a_put_route_is_in_the_snapshot_after_commit(
             model="gpt-4o-prod",
             api_base="https://8.8.8.8/openai",
             api_version="2024-10-21",
+            provider_key_id=azure_key_id,
             weight=5,
             timeout_s=45.5,
             connect_timeout_s=2,
@@ -77,7 +79,7 @@ def test_a_put_route_is_in_the_snapshot_after_commit(
                     "model": "gpt-4o-prod",
                     "api_base": "https://8.8.8.8/openai",
                     "api_version": "2024-10-21",
-                    "provider_key_id": None,
+                    "provider_key_id": azure_key_id,
                     "weight": 5,
                     "quality": None,
                     "price": None,

@@ -11,14 +11,17 @@ from gateway.proxy.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry
 TABLE = load_price_table()
 
 
-def deployment(provider: str, model: str, price: PriceEntry | None = None) -> DeploymentEntry:
+def deployment(
+    provider: str, model: str, price: PriceEntry | None = None, key_id: str | None = None
+) -> DeploymentEntry:
+    """A deployment; with no key_id a hosted provider is served by the platform's key."""
     return {
         "id": f"alias#{model}",
         "provider": provider,
         "model": model,
         "api_base": None,
         "api_version": None,
-        "provider_key_id": None,
+        "provider_key_id": key_id,
         "weight": 1,
         "quality": None,
         "price": price,
@@ -38,9 +41,24 @@ def test_a_listed_model_gets_the_list_price() -> None:
 
 def test_the_deployment_override_wins_over_the_list() -> None:
     override: PriceEntry = {"input_per_mtok": "1.000001", "output_per_mtok": "3"}
-    price = price_for(deployment("openai", "gpt-4o-mini", override), defaults(), TABLE)
+    byok = deployment("openai", "gpt-4o-mini", override, key_id="their-key")
+    price = price_for(byok, defaults(), TABLE)
     assert price is not None
     assert (price.input, price.output) == (1_000_001, 3_000_000)
+
+
+def test_on_the_platform_key_a_tenant_price_is_ignored() -> None:
+    """A route saved before overrides were refused must not make the platform's key free."""
+    free: PriceEntry = {"input_per_mtok": "0", "output_per_mtok": "0"}
+    price = price_for(deployment("openai", "gpt-4o-mini", free), defaults(free), TABLE)
+    assert price == TABLE.lookup("openai", "gpt-4o-mini")
+
+
+def test_on_the_platform_key_an_unlisted_model_ignores_the_org_default() -> None:
+    free: PriceEntry = {"input_per_mtok": "0", "output_per_mtok": "0"}
+    assert price_for(deployment("openai", "gpt-9-turbo"), defaults(free), TABLE) is None
+    byok = deployment("openai", "gpt-9-turbo", key_id="their-key")
+    assert price_for(byok, defaults(free), TABLE) is not None
 
 
 def test_an_override_bills_cached_and_cache_write_tokens_at_input_and_reasoning_at_output() -> None:
@@ -53,7 +71,7 @@ def test_an_override_bills_cached_and_cache_write_tokens_at_input_and_reasoning_
 
 def test_an_override_keeps_the_limits_the_list_knows() -> None:
     override: PriceEntry = {"input_per_mtok": "1", "output_per_mtok": "1"}
-    price = price_for(deployment("openai", "gpt-4o", override), None, TABLE)
+    price = price_for(deployment("openai", "gpt-4o", override, key_id="their-key"), None, TABLE)
     assert price is not None
     assert (price.max_output_tokens, price.max_input_tokens) == (16384, 128000)
     assert price.long_context is None

@@ -1,8 +1,10 @@
 """manage.py demo_routes: point an org's demo model aliases at the built-in mock provider.
 
 `make run` uses it so a request works offline: `gpt-demo` speaks to the mock
-as an OpenAI-compatible server, `claude-demo` as Anthropic (served by the
-platform key SELIXES_PLATFORM_KEY_ANTHROPIC that make run sets).
+as an OpenAI-compatible server, `claude-demo` as Anthropic. Both carry a
+provider key of the org's own (BYOK, named "mock provider"), as any route to
+an address of the tenant's choosing must: the platform's keys only ever go to
+the providers' own endpoints (gateway.proxy.managed_access).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from gateway.actions import replace_route
+from gateway.actions import add_provider_key, replace_route
+from gateway.models import ProviderKey
 from gateway.specs import DeploymentSpec, PriceSpec, RouteSpec
 from tenants.audit import Actor
 from tenants.models import Organization
@@ -35,12 +38,33 @@ class Command(BaseCommand):
         price = PriceSpec(Decimal("0.150000"), Decimal("0.600000"))
         routes = {
             "gpt-demo": DeploymentSpec(
-                provider="openai_compatible", model="gpt-mock", api_base=f"{base}/v1", price=price
+                provider="openai_compatible",
+                model="gpt-mock",
+                api_base=f"{base}/v1",
+                provider_key_id=_mock_key(org, "openai_compatible", actor),
+                price=price,
             ),
             "claude-demo": DeploymentSpec(
-                provider="anthropic", model="claude-mock", api_base=base, price=price
+                provider="anthropic",
+                model="claude-mock",
+                api_base=base,
+                provider_key_id=_mock_key(org, "anthropic", actor),
+                price=price,
             ),
         }
         for alias, deployment in routes.items():
             replace_route(org, alias, RouteSpec("priority", [deployment]), actor)
         self.stdout.write(", ".join(routes))
+
+
+MOCK_KEY_NAME = "mock provider"
+
+
+def _mock_key(org: Organization, provider: str, actor: Actor) -> uuid.UUID:
+    """The org's key for the mock (which takes any key), made once and reused on every start."""
+    existing = ProviderKey.objects.filter(
+        org=org, provider=provider, name=MOCK_KEY_NAME, revoked_at=None
+    ).first()
+    if existing is not None:
+        return existing.id
+    return add_provider_key(org, provider, "mock-provider-key", actor, name=MOCK_KEY_NAME).id

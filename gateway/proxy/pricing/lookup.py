@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from functools import lru_cache
 
+from gateway.proxy.managed_access import uses_platform_key
 from gateway.proxy.money import parse_usd, price_to_micro
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.pricing.schema import MAX_PRICE_PER_MTOK
@@ -23,8 +24,12 @@ def price_for(
 
     The caller refuses a request it cannot price (fail closed). Price a
     request once, when it is admitted, and settle it with the same price.
+    On the platform's key only the price list counts: neither the tenant's
+    override nor its default price (gateway.proxy.managed_access).
     """
     known = table.lookup(deployment["provider"], deployment["model"], on)
+    if uses_platform_key(deployment["provider"], deployment["provider_key_id"]):
+        return known
     override = deployment.get("price")
     if override is not None:
         # The override sets the prices; what the table knows of the model's limits still holds.
