@@ -40,7 +40,10 @@ class ManagementTokenAuthentication(authentication.BaseAuthentication):
             return None  # not ours: a Clerk bearer token or no header at all
         token = find_management_token(secret.strip())
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked management token.")
+            raise exceptions.AuthenticationFailed(
+                "Invalid or revoked management token; a token stops working when its creator"
+                " is no longer an admin of the organization."
+            )
         actor = Actor(user=None, label=f"token {token.prefix}…", ip=client_ip(request._request))
         return token.created_by, OrgContext(org=token.org, role=Role.ADMIN, actor=actor)
 
