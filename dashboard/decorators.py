@@ -1,4 +1,4 @@
-"""View decorators: who may open an org's pages, and with which role."""
+"""View decorators: who may open an org's pages, as the role matrix (tenants.roles) says."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from tenants.models import Membership, Role, User
+from tenants.models import Membership, User
+from tenants.roles import Access, Area, may
 from tenants.scoping import SESSION_ORG_KEY, membership_for
 
 P = ParamSpec("P")
@@ -19,13 +20,13 @@ OrgView: TypeAlias = Callable[Concatenate[HttpRequest, Membership, P], HttpRespo
 # which a Concatenate'd ParamSpec (positional-only by PEP 612) cannot express.
 SlugView: TypeAlias = Callable[..., HttpResponse]
 
-EVERYONE = (Role.ADMIN, Role.MEMBER, Role.BILLING)
-STAFF = (Role.ADMIN, Role.MEMBER)
-ADMINS = (Role.ADMIN,)
 
+def org_view(area: Area, needed: Access = Access.READ) -> Callable[[OrgView[P]], SlugView]:
+    """Resolve the org of the URL's slug: log in first, 404 for outsiders, 403 short of `needed`.
 
-def org_view(roles: tuple[Role, ...]) -> Callable[[OrgView[P]], SlugView]:
-    """Resolve the org of the URL's slug: log in first, 404 for outsiders, 403 for other roles."""
+    A page that shows a form to change something needs the access that change
+    needs, even to be shown (GET), as the API's writes do.
+    """
 
     def decorate(view: OrgView[P]) -> SlugView:
         @wraps(view)
@@ -41,7 +42,7 @@ def org_view(roles: tuple[Role, ...]) -> Callable[[OrgView[P]], SlugView]:
             # Only write when it changes: a session write per page view is a DB write per view.
             if request.session.get(SESSION_ORG_KEY) != org_id:
                 request.session[SESSION_ORG_KEY] = org_id
-            if membership.role not in roles:
+            if not may(membership.role, area, needed):
                 raise PermissionDenied
             return view(request, membership, *args, **kwargs)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -176,14 +177,53 @@ def revoke_management_token(token: ManagementToken, actor: Actor) -> None:
 
 
 def find_management_token(secret: str) -> ManagementToken | None:
-    """Return the active token matching `secret`, compared in constant time."""
+    """Return the token matching `secret`, compared in constant time, while it may act.
+
+    A token acts with its creator's admin role, so it works only while they
+    are an active user holding an admin membership of the token's org: checked
+    here on every use, whichever path (dashboard, API, Clerk, a shell) ended
+    their role. A token without a creator (the creator's account was deleted)
+    never works again.
+    """
     if not credentials.looks_like(secret, credentials.MANAGEMENT_TOKEN_PREFIX):
         return None
     prefix = credentials.display_prefix(secret, credentials.MANAGEMENT_TOKEN_PREFIX)
-    token = ManagementToken.objects.select_related("org").filter(prefix=prefix).first()
+    creator_is_admin = Membership.objects.filter(
+        org=OuterRef("org"), user=OuterRef("created_by"), role=Role.ADMIN, user__is_active=True
+    )
+    token = (
+        ManagementToken.objects.select_related("org", "created_by")
+        .annotate(creator_is_admin=Exists(creator_is_admin))
+        .filter(prefix=prefix)
+        .first()
+    )
     if token is None or not credentials.matches(token.hashed, _hash(secret)):
         return None
-    return token if token.is_active else None
+    if not token.is_active or not token.creator_is_admin:
+        return None
+    return token
+
+
+@transaction.atomic
+def revoke_tokens_of_former_admin(org: Organization, user: User, actor: Actor) -> None:
+    """Revoke the org's tokens `user` created, now that they are no longer its admin.
+
+    find_management_token already refuses them; revoking too makes the token
+    list and the audit log say so, and keeps them dead if the role comes back.
+    """
+    tokens = ManagementToken.objects.select_for_update().filter(
+        org=org, created_by=user, revoked_at=None
+    )
+    for token in tokens:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(
+            org,
+            actor,
+            "management_token.revoked",
+            token,
+            target_label=f"{token} (its creator {user.email} is no longer an admin)",
+        )
 
 
 @transaction.atomic
@@ -262,6 +302,8 @@ def change_role(membership: Membership, role: str, actor: Actor) -> Membership:
         membership,
         target_label=f"{membership.user.email}: {old} → {role}",
     )
+    if role != Role.ADMIN:
+        revoke_tokens_of_former_admin(membership.org, membership.user, actor)
     return membership
 
 
@@ -270,8 +312,10 @@ def remove_member(membership: Membership, actor: Actor) -> None:
     _ensure_an_admin_remains(membership)
     org = membership.org
     audit.record(org, actor, "member.removed", membership, target_label=membership.user.email)
-    # Their keys stay with the project: a key belongs to a project, and revoking
+    # Their management tokens go (a token acts with its creator's admin role), but
+    # their API keys stay with the project: a key belongs to a project, and revoking
     # production keys because a person left is the admin's call, not ours.
+    revoke_tokens_of_former_admin(org, membership.user, actor)
     membership.delete()
 
 

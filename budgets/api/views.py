@@ -24,8 +24,9 @@ from budgets.models import Budget
 from budgets.specs import BudgetSettingsSpec
 from budgets.status import budget_statuses
 from gateway.specs import PriceSpec
-from tenants.api.auth import IsOrgAdmin, OrgContext
+from tenants.api.auth import OrgContext, role_may
 from tenants.models import Organization
+from tenants.roles import Area
 from tenants.scoping import for_org, get_for_org
 
 
@@ -47,7 +48,7 @@ def _shown(org: Organization, budget: Budget) -> Response:
     " organization; 409 when the scope already has a budget for this period.",
 )
 @api_view(["GET", "POST"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.BUDGETS)])
 def budgets(request: Request) -> Response:
     ctx = _context(request)
     if request.method == "GET":
@@ -69,7 +70,7 @@ def budgets(request: Request) -> Response:
     description="Delete the budget; the proxy stops enforcing it within a second.",
 )
 @api_view(["GET", "DELETE"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.BUDGETS)])
 def budget_detail(request: Request, budget_id: str) -> Response:
     ctx = _context(request)
     budget = get_for_org(Budget.objects.all(), ctx.org, id=budget_id)
@@ -87,7 +88,7 @@ def budget_detail(request: Request, budget_id: str) -> Response:
     description="Change what is given; null clears default_price or default_max_output_tokens.",
 )
 @api_view(["GET", "PATCH"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.BUDGETS)])
 def budget_settings(request: Request) -> Response:
     ctx = _context(request)
     org = Organization.objects.get(id=ctx.org.id)

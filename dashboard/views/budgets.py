@@ -11,12 +11,13 @@ from budgets import actions
 from budgets.models import Budget, Period, Scope
 from budgets.status import budget_statuses, scope_names
 from dashboard.budget_forms import BudgetForm, BudgetSettingsForm
-from dashboard.decorators import ADMINS, STAFF, org_view
+from dashboard.decorators import org_view
 from dashboard.forms import add_action_error
 from dashboard.views.common import form_status, render_org
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Membership, Organization
+from tenants.roles import Access, Area
 from tenants.scoping import for_org, get_for_org
 
 # Where an action's error lands on the settings form.
@@ -26,7 +27,7 @@ SETTINGS_FIELDS = {
 }
 
 
-@org_view(STAFF)
+@org_view(Area.BUDGETS)
 def budgets(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the budgets with what is spent and reserved in the current window."""
     org = Organization.objects.get(id=membership.org_id)
@@ -43,7 +44,7 @@ def budgets(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render_org(request, membership, "dashboard/budgets.html", context, section="budgets")
 
 
-@org_view(ADMINS)
+@org_view(Area.BUDGETS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def new_budget(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Add a budget on the org, a team, a project, a member or a key."""
@@ -69,7 +70,7 @@ def new_budget(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-@org_view(ADMINS)
+@org_view(Area.BUDGETS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def delete_budget(request: HttpRequest, membership: Membership, budget_id: str) -> HttpResponse:
     """Ask to confirm, then delete a budget; its scope may then spend without this limit."""
@@ -88,7 +89,7 @@ def delete_budget(request: HttpRequest, membership: Membership, budget_id: str) 
     return redirect("dashboard:budgets", slug=org.slug)
 
 
-@org_view(ADMINS)
+@org_view(Area.BUDGETS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def budget_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Set the time zone of day and month budgets, the default price and max output tokens."""

@@ -11,22 +11,23 @@ from django.views.decorators.http import require_http_methods
 
 from budgets import actions as limit_actions
 from dashboard.budget_forms import RateLimitsForm, limits_of
-from dashboard.decorators import ADMINS, STAFF, org_view, request_user
+from dashboard.decorators import org_view, request_user
 from dashboard.forms import ApiKeyForm, add_action_error
 from dashboard.views.common import form_status, render_org
 from tenants import actions
 from tenants.audit import Actor
 from tenants.errors import ActionError
-from tenants.models import ApiKey, Membership, Project, Role, User
+from tenants.models import ApiKey, Membership, Project, User
+from tenants.roles import Access, Area, may, may_change_key
 from tenants.scoping import for_org, get_for_org
 
 
 def may_revoke(membership: Membership, key: ApiKey) -> bool:
     """Admins revoke any key; members only the keys that are theirs."""
-    return membership.role == Role.ADMIN or key.user_id == membership.user_id
+    return may_change_key(membership.role, membership.user_id, key.user_id)
 
 
-@org_view(STAFF)
+@org_view(Area.KEYS)
 def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's keys by prefix; the secret itself is never kept, so never shown."""
     rows = for_org(ApiKey.objects.select_related("project", "user"), membership.org).order_by(
@@ -37,12 +38,12 @@ def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @never_cache
-@org_view(STAFF)
+@org_view(Area.KEYS, Access.OWN)
 @require_http_methods(["GET", "POST"])
 def new_key(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Create a key; admins pick any owner, members get keys of their own."""
     org = membership.org
-    is_admin = membership.role == Role.ADMIN
+    is_admin = may(membership.role, Area.KEYS, Access.WRITE)
     owners = User.objects.filter(memberships__org=org) if is_admin else None
     projects = for_org(Project.objects.all(), org)
     initial = {"project": request.GET.get("project")} if request.method == "GET" else None
@@ -86,7 +87,7 @@ def new_key(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-@org_view(STAFF)
+@org_view(Area.KEYS, Access.OWN)
 @require_http_methods(["GET", "POST"])
 def revoke_key(request: HttpRequest, membership: Membership, key_id: str) -> HttpResponse:
     """Ask to confirm, then revoke a key; the proxy refuses it within a second."""
@@ -102,7 +103,7 @@ def revoke_key(request: HttpRequest, membership: Membership, key_id: str) -> Htt
     return redirect("dashboard:keys", slug=membership.org.slug)
 
 
-@org_view(ADMINS)
+@org_view(Area.KEYS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def key_limits(request: HttpRequest, membership: Membership, key_id: str) -> HttpResponse:
     """Set a key's own requests and tokens per minute; its project's limits apply as well."""

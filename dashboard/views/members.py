@@ -11,13 +11,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard.decorators import ADMINS, STAFF, org_view, request_user
+from dashboard.decorators import org_view, request_user
 from dashboard.forms import InvitationForm, RoleForm, add_action_error
 from dashboard.views.common import form_status, render_org
 from tenants import actions
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Invitation, Membership, Role
+from tenants.roles import Access, Area, may
 from tenants.scoping import for_org, get_for_org
 
 
@@ -29,7 +30,7 @@ def invitation_link(token: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{reverse('dashboard:invitation', args=[token])}"
 
 
-@org_view(STAFF)
+@org_view(Area.MEMBERS)
 def members(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the members; admins also see open invitations and the controls to manage both."""
     org = membership.org
@@ -38,7 +39,7 @@ def members(request: HttpRequest, membership: Membership) -> HttpResponse:
         for_org(Invitation.objects.select_related("invited_by"), org)
         .filter(accepted_at=None, revoked_at=None)
         .order_by("-created_at")
-        if membership.role == Role.ADMIN
+        if may(membership.role, Area.MEMBERS, Access.WRITE)
         else Invitation.objects.none()
     )
     context = {
@@ -51,7 +52,7 @@ def members(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @never_cache
-@org_view(ADMINS)
+@org_view(Area.MEMBERS, Access.WRITE)
 def invite(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Invite someone by email; the link is shown on the answer to the POST, and only there."""
     form = InvitationForm(request.POST or None)
@@ -81,7 +82,7 @@ def invite(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-@org_view(ADMINS)
+@org_view(Area.MEMBERS, Access.WRITE)
 @require_POST
 def revoke_invitation(
     request: HttpRequest, membership: Membership, invitation_id: str
@@ -93,7 +94,7 @@ def revoke_invitation(
     return redirect(members_url(membership))
 
 
-@org_view(ADMINS)
+@org_view(Area.MEMBERS, Access.WRITE)
 @require_POST
 def change_role(request: HttpRequest, membership: Membership, membership_id: str) -> HttpResponse:
     """Give a member another role; the last admin cannot stop being one."""
@@ -115,7 +116,7 @@ def change_role(request: HttpRequest, membership: Membership, membership_id: str
     return redirect(members_url(membership))
 
 
-@org_view(ADMINS)
+@org_view(Area.MEMBERS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def remove_member(request: HttpRequest, membership: Membership, membership_id: str) -> HttpResponse:
     """Ask to confirm, then remove a member from the org."""

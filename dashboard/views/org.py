@@ -5,15 +5,16 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 
-from dashboard.decorators import ADMINS, EVERYONE, org_view
+from dashboard.decorators import org_view
 from dashboard.views.common import render_org
 from tenants.models import ApiKey, AuditEvent, Membership, Project, Team
+from tenants.roles import Area
 from tenants.scoping import for_org
 
 AUDIT_PAGE_SIZE = 50
 
 
-@org_view(EVERYONE)
+@org_view(Area.OVERVIEW)
 def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Show the org at a glance: how many members, teams, projects and keys it has."""
     org = membership.org
@@ -30,7 +31,7 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render_org(request, membership, "dashboard/overview.html", context, section="overview")
 
 
-@org_view(ADMINS)
+@org_view(Area.AUDIT)
 def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's audit events, newest first, a page at a time."""
     events = for_org(AuditEvent.objects.all(), membership.org).order_by("-created_at", "-id")

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from dashboard.decorators import ADMINS, STAFF, org_view
+from dashboard.decorators import org_view
 from dashboard.pii_forms import (
     PatternFormSet,
     PiiPolicyForm,
@@ -22,14 +22,15 @@ from pii_policy.models import PiiPolicy
 from pii_policy.specs import PolicySpec
 from tenants.audit import Actor
 from tenants.errors import ActionError
-from tenants.models import Membership, Project, Role
+from tenants.models import Membership, Project
+from tenants.roles import Access, Area, may
 from tenants.scoping import get_for_org
 
 
 def _editor(request: HttpRequest, membership: Membership, project: Project | None) -> HttpResponse:
     """Render or save the policy editor of the org (project None) or of one project."""
     org = membership.org
-    is_admin = membership.role == Role.ADMIN
+    is_admin = may(membership.role, Area.PII_POLICY, Access.WRITE)
     if request.method == "POST" and not is_admin:
         raise PermissionDenied
     org_policy = PiiPolicy.objects.filter(org=org, project=None).first()
@@ -76,13 +77,13 @@ def _editor(request: HttpRequest, membership: Membership, project: Project | Non
     )
 
 
-@org_view(STAFF)
+@org_view(Area.PII_POLICY)
 @require_http_methods(["GET", "POST"])
 def pii_policy(request: HttpRequest, membership: Membership) -> HttpResponse:
     return _editor(request, membership, None)
 
 
-@org_view(STAFF)
+@org_view(Area.PII_POLICY)
 @require_http_methods(["GET", "POST"])
 def project_pii_policy(
     request: HttpRequest, membership: Membership, project_id: str
@@ -91,7 +92,7 @@ def project_pii_policy(
     return _editor(request, membership, project)
 
 
-@org_view(ADMINS)
+@org_view(Area.PII_POLICY, Access.WRITE)
 @require_http_methods(["POST"])
 def delete_project_pii_policy(
     request: HttpRequest, membership: Membership, project_id: str

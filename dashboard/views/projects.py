@@ -11,17 +11,18 @@ from django.views.decorators.http import require_http_methods
 
 from budgets import actions as limit_actions
 from dashboard.budget_forms import RateLimitsForm, limits_of
-from dashboard.decorators import ADMINS, STAFF, org_view
+from dashboard.decorators import org_view
 from dashboard.forms import ProjectForm, TeamForm, add_action_error
 from dashboard.views.common import form_status, render_org
 from tenants import actions
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import ApiKey, Membership, Project, Team
+from tenants.roles import Access, Area
 from tenants.scoping import for_org, get_for_org
 
 
-@org_view(STAFF)
+@org_view(Area.PROJECTS)
 def teams(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's teams with how many projects each has."""
     rows = (
@@ -32,7 +33,7 @@ def teams(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render_org(request, membership, "dashboard/teams.html", {"rows": rows}, section="teams")
 
 
-@org_view(ADMINS)
+@org_view(Area.PROJECTS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def new_team(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Create a team."""
@@ -57,7 +58,7 @@ def new_team(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-@org_view(STAFF)
+@org_view(Area.PROJECTS)
 def projects(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's projects with their team and number of active keys."""
     rows = (
@@ -69,7 +70,7 @@ def projects(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render_org(request, membership, "dashboard/projects.html", context, section="projects")
 
 
-@org_view(ADMINS)
+@org_view(Area.PROJECTS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def new_project(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Create a project, optionally in a team."""
@@ -100,7 +101,7 @@ def new_project(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-@org_view(STAFF)
+@org_view(Area.PROJECTS)
 def project_detail(request: HttpRequest, membership: Membership, project_id: str) -> HttpResponse:
     """Show a project and its keys."""
     project = get_for_org(Project.objects.select_related("team"), membership.org, id=project_id)
@@ -113,7 +114,7 @@ def project_detail(request: HttpRequest, membership: Membership, project_id: str
     return render_org(request, membership, "dashboard/project.html", context, section="projects")
 
 
-@org_view(ADMINS)
+@org_view(Area.PROJECTS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def project_limits(request: HttpRequest, membership: Membership, project_id: str) -> HttpResponse:
     """Set the requests and tokens per minute a project's keys share."""

@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from dashboard.decorators import ADMINS, org_view
+from dashboard.decorators import org_view
 from dashboard.forms import add_action_error
 from dashboard.route_forms import ProviderKeyForm
 from dashboard.views.common import form_status, render_org
@@ -18,10 +18,11 @@ from gateway.models import ProviderKey, Route
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Membership
+from tenants.roles import Access, Area
 from tenants.scoping import for_org, get_for_org
 
 
-@org_view(ADMINS)
+@org_view(Area.PROVIDER_KEYS)
 def provider_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's provider keys by provider, name and last four characters."""
     rows = for_org(ProviderKey.objects.select_related("created_by"), membership.org)
@@ -33,7 +34,7 @@ def provider_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @never_cache
-@org_view(ADMINS)
+@org_view(Area.PROVIDER_KEYS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def new_provider_key(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Add a key; it is sealed at once and the page never renders it back."""
@@ -63,7 +64,7 @@ def new_provider_key(request: HttpRequest, membership: Membership) -> HttpRespon
     )
 
 
-@org_view(ADMINS)
+@org_view(Area.PROVIDER_KEYS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def revoke_provider_key(request: HttpRequest, membership: Membership, key_id: str) -> HttpResponse:
     """Ask to confirm, then revoke a key; refused while a route still uses it."""

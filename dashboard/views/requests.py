@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 
-from dashboard.decorators import STAFF, org_view
+from dashboard.decorators import org_view
 from dashboard.views.common import render_org
 from observability.models import RequestLog
 from tenants.models import Membership
+from tenants.roles import Area
 from tenants.scoping import for_org
 
 PAGE_SIZE = 50
 
 
-@org_view(STAFF)
+@org_view(Area.REQUESTS)
 def request_log(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's requests, newest first, a page at a time."""
     rows = for_org(RequestLog.objects.all(), membership.org).order_by("-id")

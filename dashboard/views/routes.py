@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from dashboard.decorators import ADMINS, STAFF, org_view
+from dashboard.decorators import org_view
 from dashboard.route_forms import DeploymentForm, DeploymentFormSet, RouteForm, route_spec
 from dashboard.views.common import form_status, render_org
 from gateway import actions
@@ -18,6 +18,7 @@ from gateway.models import Deployment, ProviderKey, Route
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Membership
+from tenants.roles import Access, Area
 from tenants.scoping import for_org, get_for_org
 
 # Where an action's error about a deployment lands in the editor's row.
@@ -33,14 +34,14 @@ def _routes(membership: Membership) -> QuerySet[Route]:
     return for_org(Route.objects.prefetch_related("deployments"), membership.org)
 
 
-@org_view(STAFF)
+@org_view(Area.ROUTES)
 def routes(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's model aliases with a one-line summary of where each goes."""
     context = {"routes": _routes(membership).order_by("model")}
     return render_org(request, membership, "dashboard/routes.html", context, section="routes")
 
 
-@org_view(STAFF)
+@org_view(Area.ROUTES)
 def route_detail(request: HttpRequest, membership: Membership, route_id: str) -> HttpResponse:
     route = get_for_org(_routes(membership), membership.org, id=route_id)
     deployments = route.deployments.select_related("provider_key")
@@ -123,20 +124,20 @@ def _editor(request: HttpRequest, membership: Membership, route: Route | None) -
     )
 
 
-@org_view(ADMINS)
+@org_view(Area.ROUTES, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def new_route(request: HttpRequest, membership: Membership) -> HttpResponse:
     return _editor(request, membership, None)
 
 
-@org_view(ADMINS)
+@org_view(Area.ROUTES, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def edit_route(request: HttpRequest, membership: Membership, route_id: str) -> HttpResponse:
     route = get_for_org(_routes(membership), membership.org, id=route_id)
     return _editor(request, membership, route)
 
 
-@org_view(ADMINS)
+@org_view(Area.ROUTES, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def delete_route(request: HttpRequest, membership: Membership, route_id: str) -> HttpResponse:
     """Ask to confirm, then delete a route; requests for its alias then answer model_not_found."""

@@ -18,7 +18,7 @@ import redis
 from django.http import HttpRequest, HttpResponse
 
 from config.redis import get_redis
-from dashboard.decorators import STAFF, org_view
+from dashboard.decorators import org_view
 from dashboard.views.common import render_org
 from gateway.models import Deployment, Route
 from gateway.proxy.routing.config import RoutingConfig
@@ -27,6 +27,7 @@ from gateway.proxy.routing.ping import ping_key
 from gateway.proxy.routing.report import HealthReport, read_report
 from gateway.proxy.routing.sync import health_key
 from tenants.models import Membership
+from tenants.roles import Area
 from tenants.scoping import for_org
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class DeploymentRow:
         return None if ratio is None else ratio * 100
 
 
-@org_view(STAFF)
+@org_view(Area.ROUTES)
 def routing_health(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Show the shared health of every deployment of the org's routes."""
     org_id = str(membership.org.id)

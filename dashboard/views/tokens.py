@@ -8,16 +8,17 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from dashboard.decorators import ADMINS, org_view
+from dashboard.decorators import org_view
 from dashboard.forms import TokenForm
 from dashboard.views.common import form_status, render_org
 from tenants import actions
 from tenants.audit import Actor
 from tenants.models import ManagementToken, Membership
+from tenants.roles import Access, Area
 from tenants.scoping import for_org, get_for_org
 
 
-@org_view(ADMINS)
+@org_view(Area.TOKENS)
 def tokens(request: HttpRequest, membership: Membership) -> HttpResponse:
     """List the org's management tokens by prefix."""
     rows = for_org(ManagementToken.objects.select_related("created_by"), membership.org)
@@ -26,7 +27,7 @@ def tokens(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @never_cache
-@org_view(ADMINS)
+@org_view(Area.TOKENS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def new_token(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Create a token; like an API key, the secret is rendered once and never stored."""
@@ -49,7 +50,7 @@ def new_token(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
 
 
-@org_view(ADMINS)
+@org_view(Area.TOKENS, Access.WRITE)
 @require_http_methods(["GET", "POST"])
 def revoke_token(request: HttpRequest, membership: Membership, token_id: str) -> HttpResponse:
     """Ask to confirm, then revoke a management token; it stops working at once."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -19,20 +19,9 @@ from gateway.api.serializers import (
     RouteSerializer,
 )
 from gateway.models import ProviderKey, Route
-from tenants.api.auth import IsOrgAdmin, OrgContext
-from tenants.models import Role
+from tenants.api.auth import OrgContext, role_may
+from tenants.roles import Area
 from tenants.scoping import for_org, get_for_org
-
-if TYPE_CHECKING:
-    from rest_framework.views import APIView
-
-
-class IsOrgAdminEvenToRead(IsOrgAdmin):
-    """Admins only, reads included: provider keys are no other member's business."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        context = request.auth
-        return isinstance(context, OrgContext) and context.role == Role.ADMIN
 
 
 def _context(request: Request) -> OrgContext:
@@ -45,7 +34,7 @@ def _routes() -> QuerySet[Route]:
 
 @extend_schema(responses=RouteSerializer(many=True))
 @api_view(["GET"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.ROUTES)])
 def routes(request: Request) -> Response:
     rows = for_org(_routes(), _context(request).org).order_by("model")
     return Response(RouteSerializer(rows, many=True).data)
@@ -60,7 +49,7 @@ def routes(request: Request) -> Response:
 )
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PUT", "DELETE"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.ROUTES)])
 def route_detail(request: Request, model: str) -> Response:
     ctx = _context(request)
     if request.method == "PUT":
@@ -85,7 +74,7 @@ def route_detail(request: Request, model: str) -> Response:
     description="Store a provider key (BYOK), encrypted; it is never returned.",
 )
 @api_view(["GET", "POST"])
-@permission_classes([IsOrgAdminEvenToRead])
+@permission_classes([role_may(Area.PROVIDER_KEYS)])
 def provider_keys(request: Request) -> Response:
     ctx = _context(request)
     if request.method == "GET":
@@ -107,7 +96,7 @@ def provider_keys(request: Request) -> Response:
     description="Revoke the key; refused with 409 while a route's deployment uses it.",
 )
 @api_view(["GET", "DELETE"])
-@permission_classes([IsOrgAdminEvenToRead])
+@permission_classes([role_may(Area.PROVIDER_KEYS)])
 def provider_key_detail(request: Request, key_id: str) -> Response:
     ctx = _context(request)
     key = get_for_org(ProviderKey.objects.all(), ctx.org, id=key_id)

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from observability.drain import WHERE
 from observability.models import RequestLog
 from pii_policy.models import Action
-from tenants.api.auth import IsOrgAdmin, OrgContext
+from tenants.api.auth import OrgContext, role_may
 from tenants.errors import Invalid
+from tenants.roles import Area
 from tenants.scoping import for_org
 
 DEFAULT_LIMIT = 50
@@ -86,7 +87,7 @@ def _int(request: Request, name: str, default: int | None, low: int, high: int) 
     responses=RequestPageSerializer,
 )
 @api_view(["GET"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.REQUESTS)])
 def requests_log(request: Request) -> Response:
     ctx = cast(OrgContext, request.auth)
     rows = for_org(RequestLog.objects.all(), ctx.org)

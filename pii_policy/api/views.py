@@ -14,8 +14,9 @@ from pii_policy import actions
 from pii_policy.api.serializers import PiiPolicyInSerializer, PiiPolicySerializer
 from pii_policy.models import PiiPolicy
 from pii_policy.specs import PolicySpec
-from tenants.api.auth import IsOrgAdmin, OrgContext
+from tenants.api.auth import OrgContext, role_may
 from tenants.models import Project
+from tenants.roles import Area
 from tenants.scoping import get_for_org
 
 
@@ -37,7 +38,7 @@ def _shown(spec: PolicySpec, code: int = status.HTTP_200_OK) -> Response:
     " not UPPER_SNAKE_CASE or is a built-in type, a regex RE2 cannot compile.",
 )
 @api_view(["GET", "PUT"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.PII_POLICY)])
 def org_policy(request: Request) -> Response:
     ctx = _context(request)
     if request.method == "PUT":
@@ -67,7 +68,7 @@ def org_policy(request: Request) -> Response:
     description="Drop the project's own policy; the org's applies again.",
 )
 @api_view(["GET", "PUT", "DELETE"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.PII_POLICY)])
 def project_policy(request: Request, project_id: str) -> Response:
     ctx = _context(request)
     # Another org's project reads exactly like one that does not exist.

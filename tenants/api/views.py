@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from budgets import actions as limit_actions
 from budgets.specs import RateLimits
 from tenants import actions
-from tenants.api.auth import IsOrgAdmin, OrgContext
+from tenants.api.auth import OrgContext, role_may
 from tenants.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
@@ -26,6 +26,7 @@ from tenants.api.serializers import (
 )
 from tenants.errors import Invalid
 from tenants.models import ApiKey, Project, Team, User
+from tenants.roles import Access, Area, may_change_key
 from tenants.scoping import for_org, get_for_org
 
 
@@ -44,7 +45,7 @@ def _limits(data: dict[str, Any], current: ApiKey | Project | None = None) -> Ra
 @extend_schema(methods=["GET"], responses=TeamSerializer(many=True))
 @extend_schema(methods=["POST"], request=TeamCreateSerializer, responses={201: TeamSerializer})
 @api_view(["GET", "POST"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.PROJECTS)])
 def teams(request: Request) -> Response:
     ctx = _context(request)
     if request.method == "GET":
@@ -61,7 +62,7 @@ def teams(request: Request) -> Response:
     methods=["POST"], request=ProjectCreateSerializer, responses={201: ProjectSerializer}
 )
 @api_view(["GET", "POST"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.PROJECTS)])
 def projects(request: Request) -> Response:
     ctx = _context(request)
     if request.method == "GET":
@@ -90,7 +91,7 @@ def projects(request: Request) -> Response:
     " null removes a limit, an absent field is left as it is.",
 )
 @api_view(["GET", "PATCH"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.PROJECTS)])
 def project_detail(request: Request, project_id: str) -> Response:
     ctx = _context(request)
     project = get_for_org(Project.objects.all(), ctx.org, id=project_id)
@@ -108,7 +109,7 @@ def project_detail(request: Request, project_id: str) -> Response:
     methods=["POST"], request=ApiKeyCreateSerializer, responses={201: IssuedKeySerializer}
 )
 @api_view(["GET", "POST"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.KEYS, write_access=Access.OWN)])
 def keys(request: Request) -> Response:
     ctx = _context(request)
     if request.method == "GET":
@@ -119,7 +120,14 @@ def keys(request: Request) -> Response:
     data = body.validated_data
     project = get_for_org(Project.objects.select_related("org"), ctx.org, id=data["project_id"])
     owner = None
-    if data.get("user_id"):
+    if not ctx.may(Area.KEYS, Access.WRITE):
+        # A member's keys are their own, as in the dashboard.
+        owner = ctx.actor.user
+        if owner is None or data.get("user_id") not in (None, owner.id):
+            raise exceptions.PermissionDenied(
+                f"The {ctx.role} role may only create keys of its own."
+            )
+    elif data.get("user_id"):
         owner = User.objects.filter(id=data["user_id"], memberships__org=ctx.org).first()
         if owner is None:
             raise Invalid("user_id", "That user is not a member of this organization.")
@@ -140,16 +148,21 @@ def keys(request: Request) -> Response:
 )
 @extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
-@permission_classes([IsOrgAdmin])
+@permission_classes([role_may(Area.KEYS, write_access=Access.OWN)])
 def key_detail(request: Request, key_id: str) -> Response:
     ctx = _context(request)
     key = get_for_org(ApiKey.objects.select_related("org"), ctx.org, id=key_id)
     if request.method == "GET":
         return Response(ApiKeySerializer(key).data)
     if request.method == "PATCH":
+        if not ctx.may(Area.KEYS, Access.WRITE):  # limits are the admin's call
+            raise exceptions.PermissionDenied(f"The {ctx.role} role may not change key limits.")
         body = RateLimitsPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         key = limit_actions.set_key_rate_limits(key, _limits(body.validated_data, key), ctx.actor)
         return Response(ApiKeySerializer(key).data)
+    user = ctx.actor.user
+    if not may_change_key(ctx.role, user.id if user else None, key.user_id):
+        raise exceptions.PermissionDenied(f"The {ctx.role} role may only revoke keys of its own.")
     actions.revoke_api_key(key, ctx.actor)
     return Response(status=status.HTTP_204_NO_CONTENT)

@@ -19,6 +19,7 @@ from django.db.models import Model
 from django.utils.text import slugify
 
 from tenants import audit
+from tenants.actions import revoke_tokens_of_former_admin
 from tenants.audit import Actor
 from tenants.identity.clerk import ClerkSession
 from tenants.models import Membership, Organization, Role, User
@@ -129,6 +130,7 @@ def deactivate_user(clerk_user_id: str, actor: Actor) -> None:
         user, _ = ensure_user(clerk_user_id, None)
     for membership in Membership.objects.select_related("org").filter(user=user):
         audit.record(membership.org, actor, "member.removed", membership, target_label=user.email)
+        revoke_tokens_of_former_admin(membership.org, user, actor)
         membership.delete()
         bump_and_publish(membership.org)
     user.is_active = False
@@ -242,6 +244,8 @@ def upsert_membership(org: Organization, user: User, role: Role, actor: Actor) -
             membership,
             target_label=f"{user.email}: {old} → {role}",
         )
+        if role != Role.ADMIN:
+            revoke_tokens_of_former_admin(org, user, actor)
         bump_and_publish(org)
     return membership
 
@@ -257,6 +261,7 @@ def remove_membership(clerk_org_id: str, clerk_user_id: str, actor: Actor) -> No
         return
     org = membership.org
     audit.record(org, actor, "member.removed", membership, target_label=membership.user.email)
+    revoke_tokens_of_former_admin(org, membership.user, actor)
     membership.delete()
     bump_and_publish(org)
 

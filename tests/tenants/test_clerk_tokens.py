@@ -371,7 +371,9 @@ def test_a_first_request_takes_the_email_claim_when_there_is_one(
 
 def test_a_new_role_in_the_token_updates_the_membership(acme: Persona, mint: Mint) -> None:
     project_names(bearer(mint(claims_for("user_bob", "org_acme", role="org:member"))))
-    project_names(bearer(mint(claims_for("user_bob", "org_acme", role="org:billing"))))
+    as_billing = bearer(mint(claims_for("user_bob", "org_acme", role="org:billing")))
+    # The new role applies at once: a billing member reads no projects (tenants.roles).
+    assert as_billing.get("/api/v1/projects/").status_code == 403
     assert Membership.objects.get(user__clerk_user_id="user_bob").role == Role.BILLING
 
 

@@ -20,6 +20,7 @@ import pytest
 import redis
 from django.test import Client
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
+from rest_framework.test import APIClient
 
 from gateway.proxy.snapshot import key_index_key, snapshot_key
 from tenants import actions
@@ -28,6 +29,7 @@ from tenants.models import (
     ApiKey,
     AuditEvent,
     Invitation,
+    ManagementToken,
     Membership,
     Organization,
     Project,
@@ -409,3 +411,46 @@ def test_it_answers_405_to_anything_but_post() -> None:
     response = Client().get("/webhooks/clerk/")
     assert response.status_code == 405
     assert json.loads(response.content)["error"]["type"] == "invalid_request_error"
+
+
+def peters_token() -> APIClient:
+    """A management token peter, an admin of Initech, created; checked to work."""
+    peter = User.objects.get(clerk_user_id="user_peter")
+    org = Organization.objects.get(clerk_org_id="org_initech")
+    issued = actions.issue_management_token(org, "ci", Actor(user=peter, label=peter.email))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    assert api.get("/api/v1/projects/").status_code == 200
+    return api
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "ending",
+    [
+        membership_event("updated", "org_initech", "user_peter", "org:member"),
+        membership_event("deleted", "org_initech", "user_peter", "org:admin"),
+        deleted_event("user.deleted", "user_peter"),
+    ],
+    ids=["demoted", "removed", "user deleted"],
+)
+def test_when_clerk_ends_an_admins_role_their_management_tokens_stop_and_are_revoked(
+    ending: dict[str, object],
+) -> None:
+    deliver(membership_event("created", "org_initech", "user_peter", "org:admin"))
+    deliver(membership_event("created", "org_initech", "user_joanna", "org:admin"))
+    api = peters_token()
+
+    assert deliver(ending).status_code == 200
+
+    for response in (
+        api.get("/api/v1/projects/"),
+        api.post("/api/v1/projects/", {"name": "after"}, format="json"),
+    ):
+        assert response.status_code == 401, response.content
+    assert not Project.objects.filter(name="after").exists()
+    token = ManagementToken.objects.get(created_by__clerk_user_id="user_peter")
+    assert token.revoked_at is not None
+    assert AuditEvent.objects.filter(
+        action="management_token.revoked", target_id=str(token.id), actor_label="clerk webhook"
+    ).exists()
