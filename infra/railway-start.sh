@@ -3,7 +3,8 @@
 set -eu
 case "${SELIXES_SERVICE:?set SELIXES_SERVICE to web, proxy, worker or beat}" in
   web)    python manage.py migrate --noinput
-          exec gunicorn config.wsgi --bind "0.0.0.0:${PORT:-8000}" --workers 3 --threads 4 ;;
+          exec gunicorn config.wsgi --bind "0.0.0.0:${PORT:-8000}" --workers 3 --threads 4 \
+            --no-control-socket ;;
   # Metrics on their own port (CONTRACT.md section 5). Railway publishes only
   # $PORT, so binding :: opens 9091 to the project's private network alone
   # (proxy.railway.internal:9091 for a Prometheus service there), never to tenants.

@@ -5,6 +5,9 @@ demo org, then runs web (:8000), proxy (:8080, its metrics on 127.0.0.1:9091),
 Celery worker and beat as children, each in its own process group so a
 signal reaches their children too. If one child dies, everything stops: a
 half-running stack misleads.
+
+Every socket, pid and control file of the stack lives under the state dir
+(.selixes/), never in a directory other users share such as /tmp.
 """
 
 from __future__ import annotations
@@ -79,6 +82,10 @@ def _children() -> dict[str, list[str]]:
             "4",
             "--access-logfile",
             "-",
+            # Its default control socket is $XDG_RUNTIME_DIR/gunicorn.ctl (the
+            # Makefile once pointed that at /tmp); nothing drives gunicorn
+            # through it, so none is opened.
+            "--no-control-socket",
         ],
         "proxy": uvicorn_command("gateway.proxy.asgi:app", PROXY_PORT, workers),
         "mock": [
