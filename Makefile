@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export XDG_RUNTIME_DIR ?= /tmp
 
 .PHONY: run test check lint format typecheck migrations-check bench pii-eval lock clean wipe
 

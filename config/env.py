@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def envsecret(name: str, default: str | None = None) -> str | None:
@@ -44,6 +49,18 @@ def envfloat(name: str, default: float) -> float:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (os.environ.get(name) or default).split(",") if item.strip()]
+
+
+def envnetworks(name: str) -> tuple[IPNetwork, ...]:
+    """Parse a comma-separated list of IPs and CIDR networks; a bad entry stops the start."""
+    networks: list[IPNetwork] = []
+    for entry in envlist(name):
+        try:
+            # strict=False: "10.0.0.5/8" means the /8 it sits in, as operators write it.
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as e:
+            raise ImproperlyConfigured(f"{name}: {entry!r} is not an IP address or network") from e
+    return tuple(networks)
 
 
 def required(name: str) -> str:

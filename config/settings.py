@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     envbool,
     envfloat,
     envint,
     envlist,
+    envnetworks,
     envsecret,
     envstr,
     kombu_redis_url,
@@ -224,4 +226,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
-TRUST_FORWARDED_FOR = envbool("SELIXES_TRUST_FORWARDED_FOR", False)
+# Proxies (IPs or CIDRs) whose X-Forwarded-For is believed (tenants/client_address.py);
+# none by default, so the header is ignored and the peer address is the client's.
+TRUSTED_PROXIES = envnetworks("SELIXES_TRUSTED_PROXIES")
+if envbool("SELIXES_TRUST_FORWARDED_FOR", False):
+    # Its replacement names who may forward: refuse to start rather than
+    # silently count every client as the load balancer.
+    raise ImproperlyConfigured(
+        "SELIXES_TRUST_FORWARDED_FOR is gone: set SELIXES_TRUSTED_PROXIES to your "
+        "load balancer's addresses (IPs or CIDRs, comma-separated)"
+    )

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from config.redis import get_redis
-from tenants.audit import client_ip
+from tenants.client_address import client_ip
 
 P = ParamSpec("P")
 WINDOW_SECONDS = 3600

@@ -36,8 +36,25 @@ def _load_secrets(path: Path) -> dict[str, str]:
     return {k: v for k, v in pairs}
 
 
+def _private_runtime_dir(state_dir: Path) -> str:
+    """A runtime dir under the state dir that only we can enter.
+
+    pgserver keeps its lock file in XDG_RUNTIME_DIR (unset: /tmp/runtime-<uid>,
+    platformdirs' fallback), gunicorn its control socket (unset: ~/.gunicorn).
+    The Makefile used to point it at /tmp itself; there any user of the
+    machine may create those files first, and every checkout meets.
+    """
+    directory = state_dir / "run"
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    return str(directory)
+
+
 def prepare(state_dir: Path = embedded.STATE_DIR) -> None:
     """Set every unset variable a local process needs; start embedded services."""
+    # Set, not defaulted: a desktop session's runtime dir is shared by every
+    # checkout too. Before embedded.start, which imports pgserver (it reads it then).
+    os.environ["XDG_RUNTIME_DIR"] = _private_runtime_dir(state_dir)
     for name, value in _load_secrets(state_dir / "secrets.env").items():
         os.environ.setdefault(name, value)
     os.environ.update(embedded.start(state_dir))

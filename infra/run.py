@@ -1,9 +1,13 @@
 """`make run`: the whole stack in the foreground; Ctrl-C stops every process it started.
 
 Starts the embedded services when no URLs are set, migrates, bootstraps a
-demo org, then runs web (:8000), proxy (:8080), Celery worker and beat as
-children, each in its own process group so a signal reaches their children
-too. If one child dies, everything stops: a half-running stack misleads.
+demo org, then runs web (:8000), proxy (:8080, its metrics on 127.0.0.1:9091),
+Celery worker and beat as children, each in its own process group so a
+signal reaches their children too. If one child dies, everything stops: a
+half-running stack misleads.
+
+Every socket, pid and control file of the stack lives under the state dir
+(.selixes/), never in a directory other users share such as /tmp.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ PY = sys.executable
 WEB_PORT = int(os.environ.get("SELIXES_WEB_PORT", "8000"))
 PROXY_PORT = int(os.environ.get("SELIXES_PROXY_PORT", "8080"))
 MOCK_PORT = int(os.environ.get("SELIXES_MOCK_PORT", "9090"))
+# Read by the proxy itself (gateway/proxy/config.py); here for the banner.
+METRICS_HOST = os.environ.get("SELIXES_METRICS_HOST") or "127.0.0.1"
+METRICS_PORT = int(os.environ.get("SELIXES_METRICS_PORT") or "9091")
 DEMO_EMAIL = "demo@selixes.local"
 STOP_GRACE_S = 10.0
 
@@ -75,6 +82,10 @@ def _children() -> dict[str, list[str]]:
             "4",
             "--access-logfile",
             "-",
+            # Its default control socket is $XDG_RUNTIME_DIR/gunicorn.ctl (the
+            # Makefile once pointed that at /tmp); nothing drives gunicorn
+            # through it, so none is opened.
+            "--no-control-socket",
         ],
         "proxy": uvicorn_command("gateway.proxy.asgi:app", PROXY_PORT, workers),
         "mock": [
@@ -137,6 +148,7 @@ def _banner(demo: dict[str, str], password: str) -> str:
   Dashboard   http://localhost:{WEB_PORT}/   (log in as {DEMO_EMAIL} / {password})
   REST API    http://localhost:{WEB_PORT}/api/v1/   (management token below)
   Proxy       http://localhost:{PROXY_PORT}/
+  Metrics     http://{METRICS_HOST}:{METRICS_PORT}/metrics   (Prometheus; not on the proxy port)
 
   Demo org API key:   {key}
   Management token:   {demo["management_token"]}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from tenants.client_address import client_ip
 from tenants.models import AuditEvent, Organization, User
 
 
@@ -31,18 +32,6 @@ class Actor:
 def _request_user(request: HttpRequest) -> User | None:
     user = getattr(request, "user", None)
     return user if isinstance(user, User) else None
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """Return the peer address; trust X-Forwarded-For only behind a configured proxy."""
-    from django.conf import settings
-
-    if getattr(settings, "TRUST_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return str(forwarded.split(",")[0].strip())
-    addr = request.META.get("REMOTE_ADDR")
-    return str(addr) if addr else None
 
 
 def record(

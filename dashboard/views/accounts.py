@@ -18,7 +18,8 @@ from dashboard.forms import LoginForm, OrganizationForm, SignUpForm, add_action_
 from dashboard.ratelimit import limit_attempts
 from dashboard.views.common import form_status
 from tenants import actions
-from tenants.audit import Actor, client_ip
+from tenants.audit import Actor
+from tenants.client_address import client_ip
 from tenants.errors import ActionError
 from tenants.models import Organization, User
 from tenants.scoping import SESSION_ORG_KEY, current_membership

@@ -15,7 +15,8 @@ from dashboard.ratelimit import limit_attempts
 from dashboard.views.accounts import PASSWORD_BACKEND, clerk_mode, enter_org, to_clerk
 from dashboard.views.common import form_status
 from tenants import actions
-from tenants.audit import Actor, client_ip
+from tenants.audit import Actor
+from tenants.client_address import client_ip
 from tenants.errors import ActionError
 from tenants.models import Invitation, Membership, User
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from wsgiref.simple_server import WSGIServer
 
+from gateway.proxy import metrics
 from gateway.proxy.config import ProxySettings
+from gateway.proxy.errors import NotFound
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring
-from gateway.proxy.metrics import send_metrics
 from gateway.proxy.pii.policy import PolicyCache
 from gateway.proxy.pricing import price_table
 from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
@@ -58,6 +60,7 @@ class ProxyApp:
         self.emitter: UsageEmitter | None = None
         self.router: Router | None = None
         self.client = UpstreamClient(allow_private=settings.allow_private_upstreams)
+        self.metrics_server: WSGIServer | None = None
 
     async def startup(self) -> None:
         self.redis = proxy_redis(self.settings.redis_url, self.settings.redis_cluster)
@@ -76,8 +79,16 @@ class ProxyApp:
             self.router,
         )
         self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")
+        if self.settings.metrics_port:
+            self.metrics_server = metrics.serve(
+                self.settings.metrics_host, self.settings.metrics_port
+            )
 
     async def shutdown(self) -> None:
+        if self.metrics_server is not None:
+            # shutdown() waits for the serving thread's next poll: not on the loop.
+            await asyncio.to_thread(self.metrics_server.shutdown)
+            self.metrics_server.server_close()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -100,7 +111,12 @@ class ProxyApp:
             await self._health(send)
             return
         if scope["path"] == "/metrics":
-            await send_metrics(send)
+            # Not here: the tenant port would show every tenant's deployments
+            # (CONTRACT.md section 5). Unknown, even to a caller without a key.
+            unknown = NotFound(
+                f"Unknown endpoint {scope['method']} /metrics.", code="unknown_endpoint"
+            )
+            await send_json(send, unknown.status, unknown.body())
             return
         assert self.stack is not None, "lifespan startup did not run"
         await self.stack(scope, receive, send)

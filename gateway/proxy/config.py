@@ -21,6 +21,10 @@ class ProxySettings:
     # A reservation not settled by then is charged at its estimate by the
     # reaper (its proxy died). Longer than any request may run.
     reservation_ttl_s: float = 900.0
+    # CONTRACT.md section 5: metrics on their own port, loopback unless the
+    # operator opens it (to a private network); port 0 serves none.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9091
 
     @classmethod
     def from_env(cls) -> ProxySettings:
@@ -38,6 +42,8 @@ class ProxySettings:
             snapshot_max_age_s=float(os.environ.get("SELIXES_SNAPSHOT_MAX_AGE_S") or 1.0),
             allow_private_upstreams=_private_upstreams(),
             reservation_ttl_s=float(os.environ.get("SELIXES_RESERVATION_TTL_S") or 900.0),
+            metrics_host=os.environ.get("SELIXES_METRICS_HOST") or "127.0.0.1",
+            metrics_port=int(os.environ.get("SELIXES_METRICS_PORT") or 9091),
         )
 
 

@@ -1,11 +1,13 @@
-"""The proxy's /metrics, in the Prometheus text format (prometheus-client).
+"""The proxy's metrics, in the Prometheus text format (prometheus-client), on their own port.
 
-Counters live in this module's registry. When one port is served by several
-uvicorn workers, a scrape reaches whichever worker accepts it, so `make run`
-sets PROMETHEUS_MULTIPROC_DIR: prometheus-client then keeps every process's
-counters in files there and each scrape sums them all. Gauges of state
-shared through Redis (routing's breakers and latencies) are collected from
-the answering process, which holds the same merged view as every other.
+CONTRACT.md section 5: metrics are served on SELIXES_METRICS_PORT, never on
+the tenant-facing port. Each proxy worker tries to bind that port; the first
+one serves it and its siblings find it taken. So that one worker can speak
+for all, `make run` sets PROMETHEUS_MULTIPROC_DIR: prometheus-client then
+keeps every process's counters in files there and each scrape sums them all.
+Gauges of state shared through Redis (routing's breakers and latencies) are
+collected from the serving process, which holds the same merged view as
+every other.
 
 Labels never carry org ids, keys or values; tenant-named custom PII patterns
 are counted as CUSTOM so a tenant cannot grow the series without bound.
@@ -13,22 +15,26 @@ are counted as CUSTOM so a tenant cannot grow the series without bound.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     disable_created_metrics,
-    generate_latest,
+    start_http_server,
 )
+from prometheus_client.core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from gateway.proxy.http import Send
 from gateway.proxy.pii.detectors import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
 
+log = logging.getLogger(__name__)
 _KNOWN_ENTITIES = ENTITY_TYPES | NER_ENTITIES
 # A *_created series per counter doubles the output for nothing.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -67,27 +73,41 @@ def count_failure(code: str) -> None:
     PII_FAILURES.labels(code=code).inc()
 
 
-def render() -> bytes:
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        return generate_latest(REGISTRY)
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-    for collector in _collectors.values():
-        registry.register(collector)
-    return generate_latest(registry)
+class _Scrape(Collector):
+    """What a scrape shows: every worker's counters (or this one's alone), and the gauges."""
+
+    def collect(self) -> Iterator[Metric]:
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not directory:
+            yield from REGISTRY.collect()
+            return
+        yield from MultiProcessCollector(None, path=directory).collect()  # type: ignore[no-untyped-call]
+        # A copy: the event loop may register a collector while a scrape runs.
+        for collector in list(_collectors.values()):
+            yield from collector.collect()
 
 
-async def send_metrics(send: Send) -> None:
-    body = render()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", CONTENT_TYPE_LATEST.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+# auto_describe off: registering must not collect (the router's gauges come later).
+SCRAPE = CollectorRegistry(auto_describe=False)
+SCRAPE.register(_Scrape())
+
+
+def serve(host: str, port: int) -> WSGIServer | None:
+    """Serve the scrape on host:port from a thread; None if another worker already does.
+
+    A thread, not the event loop: summing many workers' files stays off the
+    request path. Collectors read the event loop's state from it without a
+    lock: prometheus-client's own metrics lock themselves, and the routing
+    gauges copy the health book's entries in one C-level step (sorted()),
+    which the GIL keeps whole, before reading plain numbers from them.
+    """
+    try:
+        server, _thread = start_http_server(port, host, registry=SCRAPE)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        # Expected in every worker but the first; also what another program
+        # holding the port looks like, hence the log line.
+        log.info("metrics port %s:%d is taken; this process does not serve it", host, port)
+        return None
+    return server

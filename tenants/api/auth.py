@@ -17,7 +17,8 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from tenants.actions import find_management_token
-from tenants.audit import Actor, client_ip
+from tenants.audit import Actor
+from tenants.client_address import client_ip
 from tenants.models import Membership, Organization, Role, User
 from tenants.roles import Access, Area, may
 from tenants.scoping import current_membership

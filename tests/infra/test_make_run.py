@@ -1,4 +1,9 @@
-"""`make run`'s supervisor, started for real: it serves, then Ctrl-C leaves nothing behind."""
+"""`make run`'s supervisor, started for real: it serves, then Ctrl-C leaves nothing behind.
+
+Nothing it starts may put a socket, pid or control file where other users
+or checkouts meet: the test points XDG_RUNTIME_DIR at a directory standing
+for /tmp (as the Makefile once did) and expects it to stay empty.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +45,9 @@ def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="process groups and Unix sockets")
 def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    web_port, proxy_port, mock_port = free_port(), free_port(), free_port()
+    web_port, proxy_port, mock_port, metrics_port = (free_port() for _ in range(4))
+    shared = tmp_path / "shared"
+    shared.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     for name in ("DJANGO_SECRET_KEY", "SELIXES_HASH_KEY", "SELIXES_MASTER_KEYS"):
         env.pop(name, None)
@@ -49,7 +56,9 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         "SELIXES_WEB_PORT": str(web_port),
         "SELIXES_PROXY_PORT": str(proxy_port),
         "SELIXES_MOCK_PORT": str(mock_port),
+        "SELIXES_METRICS_PORT": str(metrics_port),
         "SELIXES_PROXY_WORKERS": "1",
+        "XDG_RUNTIME_DIR": str(shared),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.run"],
@@ -99,6 +108,11 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         )
         assert projects.status_code == 200
         assert [p["name"] for p in projects.json()] == ["Default"]
+        assert sorted(p.name for p in shared.iterdir()) == []
+        scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert scrape.status_code == 200
+        assert "selixes_routing_deployments" in scrape.text
+        assert httpx.get(f"http://127.0.0.1:{proxy_port}/metrics", timeout=5).status_code == 404
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -110,6 +124,8 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     assert not _listening(web_port)
     assert not _listening(proxy_port)
     assert not _listening(mock_port)
+    assert not _listening(metrics_port)
+    assert sorted(p.name for p in shared.iterdir()) == []
     state = str(tmp_path / "state")
     leftovers = subprocess.run(
         ["pgrep", "-f", state], capture_output=True, text=True, check=False

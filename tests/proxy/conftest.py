@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,16 +34,37 @@ def proxy_env(**extra: str) -> dict[str, str]:
         "SELIXES_MASTER_KEYS": settings.SELIXES_MASTER_KEYS,
         # The mock provider listens on loopback, as vLLM or Ollama would.
         "SELIXES_PRIVATE_UPSTREAMS": "allow",
+        # Its own metrics port: proxies of parallel test runs never meet on :9091.
+        "SELIXES_METRICS_PORT": str(free_port()),
         **extra,
     }
 
 
+@dataclass(frozen=True)
+class ProxyServer:
+    url: str
+    metrics_url: str
+
+
+@contextmanager
+def serving_proxy(workers: str = "1", name: str = "proxy", **env: str) -> Iterator[ProxyServer]:
+    """Run a proxy process (`workers` uvicorn workers) with `env`; yield its two base URLs."""
+    port, metrics_port = free_port(), free_port()
+    command = uvicorn_command("gateway.proxy.asgi:app", port, workers)
+    full_env = proxy_env(SELIXES_METRICS_PORT=str(metrics_port), **env)
+    with serving(command, port, full_env, name) as url:
+        yield ProxyServer(url, f"http://127.0.0.1:{metrics_port}")
+
+
 @pytest.fixture(scope="session")
-def proxy_url() -> Iterator[str]:
-    port = free_port()
-    command = uvicorn_command("gateway.proxy.asgi:app", port)
-    with serving(command, port, proxy_env(), "proxy") as url:
-        yield url
+def proxy_server() -> Iterator[ProxyServer]:
+    with serving_proxy() as server:
+        yield server
+
+
+@pytest.fixture
+def proxy_url(proxy_server: ProxyServer) -> str:
+    return proxy_server.url
 
 
 PROVIDER_KEY = "pk-mock-provider-key-123"
@@ -57,6 +79,13 @@ class Gateway:
     key: str
     api: APIClient
     provider_key_id: str
+    # The proxy's metrics port (CONTRACT.md section 5), when the test reads it.
+    metrics_url: str = ""
+
+    def metrics(self) -> str:
+        """One scrape of the proxy's metrics port, as Prometheus would take it."""
+        assert self.metrics_url, "this gateway's proxy was started without a known metrics port"
+        return httpx.get(f"{self.metrics_url}/metrics", timeout=10).text
 
     def route(self, alias: str, *deployments: dict[str, Any]) -> None:
         response = self.api.put(
@@ -103,7 +132,7 @@ class Gateway:
 
 @pytest.fixture
 def gateway(
-    proxy_url: str,
+    proxy_server: ProxyServer,
     mock_url: str,  # noqa: F811  # the fixture imported above
     alice: Persona,
     settings: Any,
@@ -117,6 +146,13 @@ def gateway(
         format="json",
     )
     assert created.status_code == 201, created.content
-    gw = Gateway(proxy_url, mock_url, create_key(api, alice)["key"], api, created.json()["id"])
+    gw = Gateway(
+        proxy_server.url,
+        mock_url,
+        create_key(api, alice)["key"],
+        api,
+        created.json()["id"],
+        proxy_server.metrics_url,
+    )
     gw.route("chat", gw.openai_compatible())
     yield gw

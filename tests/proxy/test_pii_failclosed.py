@@ -28,11 +28,9 @@ import orjson
 import pytest
 
 from gateway.proxy.pii.ner import MODEL_PACKAGES
-from infra.run import uvicorn_command
 from tests.conftest import Persona, api_client_for, create_key
-from tests.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
+from tests.proxy.conftest import PROVIDER_KEY, Gateway, ProxyServer, serving_proxy
 from tests.proxy.test_pii_redaction import EMAIL, set_policy, usage_event
-from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,17 +66,15 @@ def _broken_copy(kind: str, into: Path) -> None:
 
 
 @pytest.fixture(scope="module", params=["tampered", "no data", "not a package"])
-def proxy_url(
+def proxy_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[ProxyServer]:
     """Overrides the shared proxy: one whose NER model cannot be loaded."""
     shadow = tmp_path_factory.mktemp("shadow")
     _broken_copy(request.param, shadow)
     path = os.pathsep.join(p for p in (str(shadow), os.environ.get("PYTHONPATH")) if p)
-    port = free_port()
-    command = uvicorn_command("gateway.proxy.asgi:app", port)
-    with serving(command, port, proxy_env(PYTHONPATH=path), "proxy") as url:
-        yield url
+    with serving_proxy(PYTHONPATH=path) as server:
+        yield server
 
 
 def _raw_chat(gateway: Gateway, key: str, **body: Any) -> httpx.Response:
@@ -115,7 +111,7 @@ def test_names_in_the_policy_without_a_model_answer_503_and_forward_nothing(
     assert event["status"] == 503 and event["error_type"] == "api_error"
     assert event["attempts"] == [] and event["charged_nano"] == 0
     assert "Lovelace" not in orjson.dumps(event).decode()
-    metrics = httpx.get(f"{gateway.proxy_url}/metrics").text
+    metrics = gateway.metrics()
     assert 'selixes_pii_failures_total{code="pii_unavailable"}' in metrics
 
 

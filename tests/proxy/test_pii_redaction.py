@@ -427,7 +427,7 @@ def test_a_policy_that_cannot_run_fails_closed(gateway: Gateway) -> None:
         )
     assert raised.value.body["code"] == "pii_scan_failed"
     assert gateway.recorded()["total"] == 0
-    metrics = httpx.get(f"{gateway.proxy_url}/metrics").text
+    metrics = gateway.metrics()
     assert 'selixes_pii_failures_total{code="pii_scan_failed"}' in metrics
 
 
@@ -436,7 +436,7 @@ def test_metrics_count_redactions_without_values(gateway: Gateway, alice: Person
     series = 'selixes_pii_redactions_total{action="mask",entity="EMAIL",where="prompt"} '
 
     def counted() -> int:
-        metrics = httpx.get(f"{gateway.proxy_url}/metrics").text
+        metrics = gateway.metrics()
         assert EMAIL not in metrics and str(alice.org.id) not in metrics
         lines = [line for line in metrics.splitlines() if line.startswith(series)]
         return int(float(lines[0].removeprefix(series))) if lines else 0

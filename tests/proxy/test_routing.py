@@ -20,11 +20,9 @@ import httpx
 import orjson
 import pytest
 
-from infra.run import uvicorn_command
 from tests.mock_provider.conftest import sse_events
-from tests.proxy.conftest import Gateway, proxy_env
+from tests.proxy.conftest import Gateway, ProxyServer, serving_proxy
 from tests.proxy.relay import relay_to
-from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,23 +37,22 @@ SYNCED_S = 0.5  # a few sync intervals: long enough for every process to have re
 
 
 @pytest.fixture(scope="module")
-def proxies() -> Iterator[list[str]]:
+def proxies() -> Iterator[list[ProxyServer]]:
     """Two proxy processes with a short breaker cooldown, each on its own port."""
     with contextlib.ExitStack() as stack:
-        urls = []
-        for name in ("first", "second"):
-            port = free_port()
-            command = uvicorn_command("gateway.proxy.asgi:app", port)
-            urls.append(stack.enter_context(serving(command, port, proxy_env(**ROUTING_ENV), name)))
-        yield urls
+        yield [
+            stack.enter_context(serving_proxy(name=name, **ROUTING_ENV))
+            for name in ("first", "second")
+        ]
 
 
 class Client:
     """Requests to the proxies in turn, as a load balancer in front of them would send them."""
 
-    def __init__(self, gateway: Gateway, urls: list[str]) -> None:
+    def __init__(self, gateway: Gateway, servers: list[ProxyServer]) -> None:
         self.gateway = gateway
-        self.urls = urls
+        self.servers = servers
+        self.urls = [server.url for server in servers]
         self.turn = 0
 
     def put_route(
@@ -96,8 +93,8 @@ class Client:
 
 
 @pytest.fixture
-def client(gateway: Gateway, proxies: list[str]) -> Client:
-    return Client(replace(gateway, proxy_url=proxies[0]), proxies)
+def client(gateway: Gateway, proxies: list[ProxyServer]) -> Client:
+    return Client(replace(gateway, proxy_url=proxies[0].url), proxies)
 
 
 def deployment(gateway: Gateway, model: str, **extra: Any) -> dict[str, Any]:
@@ -176,8 +173,8 @@ def test_metrics_show_each_deployments_breaker_and_latency(
     for _ in range(6):
         client.chat("chat-gauges")
     time.sleep(SYNCED_S)
-    for url in client.urls:  # every process, from the shared state
-        text = httpx.get(f"{url}/metrics").text
+    for server in client.servers:  # every process, from the shared state
+        text = httpx.get(f"{server.metrics_url}/metrics").text
         assert f'selixes_deployment_breaker_state{{deployment="{route_id}:0"}} 1.0' in text
         assert f'selixes_deployment_breaker_state{{deployment="{route_id}:1"}} 0.0' in text
         assert f'selixes_deployment_ttfb_ms{{deployment="{route_id}:1"}}' in text
