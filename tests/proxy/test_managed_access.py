@@ -21,11 +21,9 @@ from gateway.models import Deployment, Route
 from gateway.proxy.crypto import MasterKeys
 from gateway.proxy.keyring import Keyring
 from gateway.proxy.snapshot import DeploymentEntry, Snapshot
-from infra.run import uvicorn_command
 from tenants.snapshots import build_snapshot, bump_and_publish
 from tests.conftest import Persona, api_client_for, create_key
-from tests.proxy.conftest import proxy_env
-from tests.servers import free_port, serving
+from tests.proxy.conftest import serving_proxy
 
 PLATFORM_SECRET = "sk-platform-SECRET-never-to-a-tenant"
 # Real commits: the proxy reads what web published after commit.
@@ -35,14 +33,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(scope="module")
 def managed_proxy_url() -> Iterator[str]:
     """A proxy that holds platform keys, as a managed deployment of Selixes does."""
-    port = free_port()
-    env = proxy_env(
+    with serving_proxy(
+        name="managed proxy",
         SELIXES_PLATFORM_KEY_OPENAI=PLATFORM_SECRET,
         SELIXES_PLATFORM_KEY_ANTHROPIC=PLATFORM_SECRET,
         SELIXES_PLATFORM_KEY_OPENAI_COMPATIBLE=PLATFORM_SECRET,
-    )
-    with serving(uvicorn_command("gateway.proxy.asgi:app", port), port, env, "proxy") as url:
-        yield url
+    ) as server:
+        yield server.url
 
 
 def _legacy_route(persona: Persona, alias: str, **deployment: Any) -> None:
