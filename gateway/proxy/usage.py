@@ -19,6 +19,7 @@ from gateway.proxy.context import RequestContext
 from gateway.proxy.lua_scripts import ScriptCall, rerun_unknown_scripts, script_command
 from gateway.proxy.money import nano_to_usd
 from gateway.proxy.redis_client import AsyncRedisClient, Command, send_batch
+from gateway.proxy.safe_errors import describe
 
 log = logging.getLogger(__name__)
 STREAM = "sel:usage"
@@ -173,12 +174,17 @@ class UsageEmitter:
             settled = await rerun_unknown_scripts(
                 self._client, settlements, replies[: len(settlements)]
             )
-        except Exception:
-            log.exception("%d usage events, %d settlements lost", len(batch), len(settlements))
+        except Exception as e:
+            log.error(
+                "%d usage events, %d settlements lost: %s",
+                len(batch),
+                len(settlements),
+                describe(e),
+            )
             return
         for reply in settled:
             if isinstance(reply, Exception):
-                log.error("settlement failed, left to the reaper: %s", reply)
+                log.error("settlement failed, left to the reaper: %s", describe(reply))
 
     async def close(self) -> None:
         if self._task is not None:

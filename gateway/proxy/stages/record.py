@@ -17,6 +17,7 @@ from gateway.proxy.errors import HeadersTooLarge, InvalidRequest, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
 from gateway.proxy.lua_scripts import ScriptCall
 from gateway.proxy.recorded import escaped, has_control_character
+from gateway.proxy.safe_errors import describe
 from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,10 @@ class RecordStage:
             ctx.error_type = e.type
             if not started:
                 await send_json(send_with_id, e.status, e.body(), e.headers())
-        except Exception:
-            # Never a traceback to the client; the id ties the log line to the request.
-            log.exception("unhandled error request_id=%s", ctx.request_id)
+        except Exception as e:
+            # Never a traceback to the client; the id ties the log line to the
+            # request. Never the message in the log: it may quote the payload.
+            log.error("unhandled error request_id=%s: %s", ctx.request_id, describe(e))
             ctx.error_type = "api_error"
             if not started:
                 error = ProxyError("Internal error. Quote the x-request-id header to support.")
