@@ -81,6 +81,15 @@ class UsageEvent(TypedDict):
     strategy: NotRequired[str]
 
 
+# The request log's count columns hold 0 to 2**31 - 1 (PostgreSQL integer).
+MAX_COUNT = 2**31 - 1
+
+
+def _count(tokens: int) -> int:
+    """A token count the log can hold: a tenant's own upstream may report anything."""
+    return min(max(tokens, 0), MAX_COUNT)
+
+
 def event_from(ctx: RequestContext) -> UsageEvent:
     key = ctx.key
     usage = ctx.usage
@@ -101,10 +110,10 @@ def event_from(ctx: RequestContext) -> UsageEvent:
         "stream": ctx.stream,
         "status": ctx.status,
         "error_type": ctx.error_type,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cached_input_tokens": usage.cached_input_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
+        "input_tokens": _count(usage.input_tokens),
+        "output_tokens": _count(usage.output_tokens),
+        "cached_input_tokens": _count(usage.cached_input_tokens),
+        "reasoning_tokens": _count(usage.reasoning_tokens),
         "latency_ms": int((time.perf_counter() - ctx.started_at) * 1000),
         "ttfb_ms": ctx.ttfb_ms,
         "cost_usd": nano_to_usd(ctx.cost_nano) if ctx.cost_nano is not None else None,
