@@ -166,7 +166,8 @@ def row_from(event: UsageEvent) -> RequestLog:
 
 
 # What a usage event that cannot be read raises on its way to a row.
-_MALFORMED_EVENT = (KeyError, TypeError, ValueError, OverflowError, OSError)
+# (AttributeError: valid JSON that is not an object.)
+_MALFORMED_EVENT = (AttributeError, KeyError, TypeError, ValueError, OverflowError, OSError)
 # The database is away, not refusing this data: the batch stays pending and is
 # claimed again, rather than every event being set aside.
 _DATABASE_AWAY = (OperationalError, InterfaceError)

@@ -98,16 +98,17 @@ def test_events_a_dead_worker_took_are_claimed_again(
     assert RequestLog.objects.filter(request_id=event["request_id"]).exists()
 
 
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'"an event"', b'{"ts": 1e400}'])
 def test_a_malformed_event_is_set_aside_without_blocking_the_rest(
-    alice: Persona, redis_client: redis.Redis
+    alice: Persona, redis_client: redis.Redis, body: bytes
 ) -> None:
-    redis_client.xadd(STREAM, {"e": b"{not json"})
+    redis_client.xadd(STREAM, {"e": body})
     good = _event(alice)
     _push(redis_client, good)
     assert drain_usage_stream(redis_client) == 1
     assert redis_client.xlen(STREAM) == 0
     [(_id, kept)] = entries_of(redis_client, DEAD_LETTERS)
-    assert (kept[b"e"], kept[b"reason"]) == (b"{not json", b"malformed")
+    assert (kept[b"e"], kept[b"reason"]) == (body, b"malformed")
 
 
 def test_rejected_requests_without_an_org_are_kept_but_shown_to_nobody(
