@@ -115,8 +115,13 @@ def check_deployment(spec: DeploymentSpec, index: int) -> None:
     at = f"deployments.{index}"
     if spec.provider not in PROVIDERS:
         raise Invalid(f"{at}.provider", f"Provider must be one of {', '.join(PROVIDERS)}.")
-    if not spec.model or len(spec.model) > 200 or any(ord(c) < 32 for c in spec.model):
-        raise Invalid(f"{at}.model", "The provider's model name is 1 to 200 printable characters.")
+    # The name goes back to clients in the x-selixes-model header: printable
+    # ASCII without spaces, or a DEL or non-ASCII byte breaks the paid-for answer.
+    if not 1 <= len(spec.model) <= 200 or not all(0x21 <= ord(c) <= 0x7E for c in spec.model):
+        raise Invalid(
+            f"{at}.model",
+            "The provider's model name is 1 to 200 printable ASCII characters, without spaces.",
+        )
     if spec.provider in NEEDS_API_BASE and not spec.api_base:
         raise Invalid(f"{at}.api_base", f"A {spec.provider} deployment needs an api_base.")
     if spec.provider in NEEDS_API_VERSION and not spec.api_version:

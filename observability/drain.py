@@ -3,6 +3,12 @@
 A consumer group keeps each entry pending until its batch is committed, so
 a worker that dies mid-batch loses nothing: the entries are claimed again
 after CLAIM_IDLE_MS and re-inserted; the unique request_id makes that a no-op.
+
+A batch the database refuses is written again event by event, each log row
+with its ledger entry in one transaction (both or neither); an event refused
+alone is set aside on the dead-letter stream (observability.dead_letters)
+and acknowledged, so one tenant's bad event never holds up another's log or
+ledger. Only an unreachable database leaves a batch pending.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import re
 import socket
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
@@ -20,13 +27,14 @@ from typing import Any, TypedDict, cast
 
 import orjson
 import redis
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from budgets.ledger import settled_entry
 from budgets.models import LedgerEntry
 from config.redis import RedisClient, get_redis
 from gateway.models import Strategy
 from gateway.proxy.usage import STREAM, UsageEvent
+from observability.dead_letters import MALFORMED, DeadLetter, set_aside
 from observability.models import RequestLog
 from pii_policy.models import Action
 
@@ -157,35 +165,113 @@ def row_from(event: UsageEvent) -> RequestLog:
     )
 
 
-def _store(client: RedisClient, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
-    rows, ledger = [], []
-    for _entry_id, fields in entries:
+# What a usage event that cannot be read raises on its way to a row.
+# (AttributeError: valid JSON that is not an object.)
+_MALFORMED_EVENT = (AttributeError, KeyError, TypeError, ValueError, OverflowError, OSError)
+# The database is away, not refusing this data: the batch stays pending and is
+# claimed again, rather than every event being set aside.
+_DATABASE_AWAY = (OperationalError, InterfaceError)
+
+
+class DrainStalled(Exception):
+    """The database could not be reached; the batch stays pending and is claimed again later.
+
+    Raised instead of the database's own error, whose message may quote an
+    event's values, so Celery's failure log line carries none of them.
+    """
+
+
+@dataclass(frozen=True)
+class _Pending:
+    entry_id: bytes
+    raw: bytes
+    row: RequestLog
+    ledger: LedgerEntry | None
+
+
+def without_nul(value: Any) -> Any:
+    """The decoded event with NUL characters removed from every string.
+
+    PostgreSQL stores no NUL in text or jsonb; proxies refuse them in what a
+    tenant sends, but an event written by an older proxy may still carry one,
+    and its ledger entry (money) is worth more than a NUL in a model name.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
+def _read(entry_id: bytes, raw: bytes) -> _Pending:
+    event: UsageEvent = orjson.loads(raw)
+    # orjson writes a NUL as the escape \u0000: only such events need the walk.
+    if b"\\u0000" in raw:
+        event = without_nul(event)
+    ledger = settled_entry(event) if event.get("windows") else None
+    return _Pending(entry_id, raw, row_from(event), ledger)
+
+
+def _write(events: list[_Pending]) -> None:
+    """Write the events' log rows and ledger entries in one transaction: all or none."""
+    with transaction.atomic():
+        # Foreign keys are checked at each insert, not at commit, so a refused
+        # event fails here, inside the block, whether or not it is nested.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        RequestLog.objects.bulk_create([event.row for event in events], ignore_conflicts=True)
+        # A reaped request's entry (its estimate) wins over a late settlement.
+        ledger = [event.ledger for event in events if event.ledger is not None]
+        LedgerEntry.objects.bulk_create(ledger, ignore_conflicts=True)
+
+
+def _write_each(events: list[_Pending]) -> list[DeadLetter]:
+    """Write the events one by one, each row with its ledger entry; return those refused."""
+    refused = []
+    for event in events:
         try:
-            event: UsageEvent = orjson.loads(fields[b"e"])
-            rows.append(row_from(event))
-            if event.get("windows"):
-                ledger.append(settled_entry(event))
-        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
-            # A malformed entry would block the stream forever; drop it loudly.
-            log.error("dropping a malformed usage event")
-    if rows:
-        # The request log and the budget ledger commit together or not at all.
-        with transaction.atomic():
-            RequestLog.objects.bulk_create(rows, ignore_conflicts=True)
-            # A reaped request's entry (its estimate) wins over a late settlement.
-            LedgerEntry.objects.bulk_create(ledger, ignore_conflicts=True)
+            _write([event])
+        except _DATABASE_AWAY:
+            raise
+        except Exception as e:  # whatever the refusal, it must not block the stream
+            refused.append(DeadLetter(event.entry_id, event.raw, type(e).__name__))
+    return refused
+
+
+def _store(client: RedisClient, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> int:
+    """Write a batch; an event the database refuses is set aside, the others are written."""
+    pending, letters = [], []
+    for entry_id, fields in entries:
+        raw = fields.get(b"e") if fields else None
+        if raw is None:
+            continue  # deleted while pending: nothing left to write or keep
+        try:
+            pending.append(_read(entry_id, raw))
+        except _MALFORMED_EVENT:
+            letters.append(DeadLetter(entry_id, raw, MALFORMED))
+    written = len(pending)
+    if pending:
+        try:
+            _write(pending)
+        except _DATABASE_AWAY:
+            raise
+        except Exception:  # an event was refused: find it by writing each alone
+            refused = _write_each(pending)
+            written -= len(refused)
+            letters += refused
+    if letters:
+        set_aside(client, letters)
     ids = [entry_id for entry_id, _ in entries]
-    # Acknowledge only after the commit; then delete, so the stream stays small.
+    # Acknowledge only after the commit (and the setting aside); then delete,
+    # so the stream stays small.
     client.xack(STREAM, GROUP, *ids)
     client.xdel(STREAM, *ids)
-    return len(rows)
+    return written
 
 
-def drain_usage_stream(
-    client: RedisClient | None = None, claim_idle_ms: int = CLAIM_IDLE_MS
-) -> int:
-    """Move every waiting usage event into the request log; return how many rows were written."""
-    client = client or get_redis()
+def _drain(client: RedisClient, claim_idle_ms: int) -> int:
     _ensure_group(client)
     consumer = _consumer()
     written = 0
@@ -204,3 +290,14 @@ def drain_usage_stream(
             break
         written += _store(client, entries)
     return written
+
+
+def drain_usage_stream(
+    client: RedisClient | None = None, claim_idle_ms: int = CLAIM_IDLE_MS
+) -> int:
+    """Move every waiting usage event into the request log; return how many rows were written."""
+    try:
+        return _drain(client or get_redis(), claim_idle_ms)
+    except DatabaseError as e:
+        # The database's message may quote an event; only its type goes on.
+        raise DrainStalled(f"{type(e).__name__}; the batch stays pending") from None

@@ -14,6 +14,7 @@ from django.db.models import F
 
 from budgets.snapshot_parts import build_budget_defaults, build_budgets, build_projects
 from config.redis import get_redis
+from gateway.proxy.safe_errors import describe
 from gateway.proxy.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
 from gateway.snapshot_parts import build_provider_keys, build_routes
 from pii_policy.snapshot_parts import add_pii
@@ -128,9 +129,9 @@ def retire_snapshot(org: Organization) -> None:
         try:
             _store(tombstone, add_hashes=[], remove_hashes=hashes)
             get_redis().expire(snapshot_key(org_id), TOMBSTONE_TTL_SECONDS)
-        except redis.RedisError:
+        except redis.RedisError as e:
             # Nothing in the database is left to retry from; say so loudly.
-            log.exception("could not retire the snapshot of deleted org=%s", org_id)
+            log.error("could not retire the snapshot of deleted org=%s: %s", org_id, describe(e))
 
     transaction.on_commit(publish_tombstone)
 
@@ -150,9 +151,9 @@ def bump_and_publish(org: Organization) -> None:
 def _publish_quietly(org_id: str) -> None:
     try:
         publish_snapshot(org_id)
-    except redis.RedisError:
+    except redis.RedisError as e:
         # The beat task compares versions and publishes what is missing.
-        log.exception("snapshot publish failed for org=%s; beat will retry", org_id)
+        log.error("snapshot publish failed for org=%s; beat will retry: %s", org_id, describe(e))
 
 
 def republish_stale_snapshots() -> int:

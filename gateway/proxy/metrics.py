@@ -9,6 +9,10 @@ Gauges of state shared through Redis (routing's breakers and latencies) are
 collected from the serving process, which holds the same merged view as
 every other.
 
+The drain (observability.drain, in the Celery worker) counts here too: with
+PROMETHEUS_MULTIPROC_DIR shared, as `make run` sets it for every process, the
+proxy's scrape sums the worker's files with its own.
+
 Labels never carry org ids, keys or values; tenant-named custom PII patterns
 are counted as CUSTOM so a tenant cannot grow the series without bound.
 """
@@ -49,6 +53,12 @@ PII_FAILURES = Counter(
     "selixes_pii_failures",
     "Requests failed closed because PII scanning could not run.",
     ["code"],
+    registry=REGISTRY,
+)
+USAGE_DEAD_LETTERS = Counter(
+    "selixes_usage_dead_letters",
+    "Usage events the drain set aside on sel:usage:dead instead of writing them.",
+    ["reason"],  # malformed | refused (the database would not take it)
     registry=REGISTRY,
 )
 # Other modules' collectors (gauges of state they own), by name, so a

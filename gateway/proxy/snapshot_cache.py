@@ -18,6 +18,7 @@ import orjson
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.proxy.redis_client import AsyncRedisClient
+from gateway.proxy.safe_errors import describe
 from gateway.proxy.snapshot import CHANNEL, Snapshot, key_index_key, snapshot_key
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,8 @@ class SnapshotCache:
                         self.invalidate(org_id, int(version))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # any Redis/network failure: retry, never die
-                log.warning("snapshot listener lost its connection; reconnecting", exc_info=True)
+            except Exception as e:  # any Redis/network failure: retry, never die
+                log.warning("snapshot listener lost its connection (%s); reconnecting", describe(e))
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):

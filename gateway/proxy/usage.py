@@ -19,6 +19,7 @@ from gateway.proxy.context import RequestContext
 from gateway.proxy.lua_scripts import ScriptCall, rerun_unknown_scripts, script_command
 from gateway.proxy.money import nano_to_usd
 from gateway.proxy.redis_client import AsyncRedisClient, Command, send_batch
+from gateway.proxy.safe_errors import describe
 
 log = logging.getLogger(__name__)
 STREAM = "sel:usage"
@@ -80,6 +81,15 @@ class UsageEvent(TypedDict):
     strategy: NotRequired[str]
 
 
+# The request log's count columns hold 0 to 2**31 - 1 (PostgreSQL integer).
+MAX_COUNT = 2**31 - 1
+
+
+def _count(tokens: int) -> int:
+    """A token count the log can hold: a tenant's own upstream may report anything."""
+    return min(max(tokens, 0), MAX_COUNT)
+
+
 def event_from(ctx: RequestContext) -> UsageEvent:
     key = ctx.key
     usage = ctx.usage
@@ -100,10 +110,10 @@ def event_from(ctx: RequestContext) -> UsageEvent:
         "stream": ctx.stream,
         "status": ctx.status,
         "error_type": ctx.error_type,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cached_input_tokens": usage.cached_input_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
+        "input_tokens": _count(usage.input_tokens),
+        "output_tokens": _count(usage.output_tokens),
+        "cached_input_tokens": _count(usage.cached_input_tokens),
+        "reasoning_tokens": _count(usage.reasoning_tokens),
         "latency_ms": int((time.perf_counter() - ctx.started_at) * 1000),
         "ttfb_ms": ctx.ttfb_ms,
         "cost_usd": nano_to_usd(ctx.cost_nano) if ctx.cost_nano is not None else None,
@@ -173,12 +183,17 @@ class UsageEmitter:
             settled = await rerun_unknown_scripts(
                 self._client, settlements, replies[: len(settlements)]
             )
-        except Exception:
-            log.exception("%d usage events, %d settlements lost", len(batch), len(settlements))
+        except Exception as e:
+            log.error(
+                "%d usage events, %d settlements lost: %s",
+                len(batch),
+                len(settlements),
+                describe(e),
+            )
             return
         for reply in settled:
             if isinstance(reply, Exception):
-                log.error("settlement failed, left to the reaper: %s", reply)
+                log.error("settlement failed, left to the reaper: %s", describe(reply))
 
     async def close(self) -> None:
         if self._task is not None:

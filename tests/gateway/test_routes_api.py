@@ -125,6 +125,10 @@ def _refused(api: APIClient, body: dict[str, Any], alias: str = "gpt-4o") -> dic
         (a_route(a_deployment(timeout_s=0)), "deployments.0.timeout_s"),
         (a_route(a_deployment(connect_timeout_s=600)), "deployments.0.connect_timeout_s"),
         (a_route(a_deployment(model="")), "deployments.0.model"),
+        (a_route(a_deployment(model="gpt-4o\x7f")), "deployments.0.model"),
+        (a_route(a_deployment(model="gpt-4ö")), "deployments.0.model"),
+        (a_route(a_deployment(model="gpt\u0085-4o")), "deployments.0.model"),
+        (a_route(a_deployment(model="gpt 4o")), "deployments.0.model"),
         (
             a_route(a_deployment(provider="azure", api_base="https://8.8.8.8")),
             "deployments.0.api_version",
@@ -174,7 +178,7 @@ def test_a_price_needs_both_halves(alice_api: APIClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "alias", ["a" * 101, "gpt 4o", "a//b", "../x", "x/.", "émoji", "a%3Fb", "a%23b"]
+    "alias", ["a" * 101, "gpt 4o", "a//b", "../x", "x/.", "émoji", "a%3Fb", "a%23b", "a%7Fb"]
 )
 def test_bad_aliases_are_refused(alice_api: APIClient, alias: str) -> None:
     assert _refused(alice_api, a_route(), alias=alias)["param"] == "model"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -12,6 +12,7 @@ import redis
 from rest_framework.test import APIClient
 
 from gateway.proxy.usage import STREAM, UsageEvent
+from observability.dead_letters import DEAD_LETTERS
 from observability.drain import GROUP, drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona, logged_in
@@ -51,6 +52,10 @@ def _event(persona: Persona | None, **changes: Any) -> UsageEvent:
     }  # fmt: skip
     event.update(changes)  # type: ignore[typeddict-item]
     return event
+
+
+def entries_of(client: redis.Redis, stream: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    return cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(stream))
 
 
 def _push(client: redis.Redis, event: UsageEvent) -> None:
@@ -93,14 +98,17 @@ def test_events_a_dead_worker_took_are_claimed_again(
     assert RequestLog.objects.filter(request_id=event["request_id"]).exists()
 
 
-def test_a_malformed_event_is_dropped_without_blocking_the_rest(
-    alice: Persona, redis_client: redis.Redis
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'"an event"', b'{"ts": 1e400}'])
+def test_a_malformed_event_is_set_aside_without_blocking_the_rest(
+    alice: Persona, redis_client: redis.Redis, body: bytes
 ) -> None:
-    redis_client.xadd(STREAM, {"e": b"{not json"})
+    redis_client.xadd(STREAM, {"e": body})
     good = _event(alice)
     _push(redis_client, good)
     assert drain_usage_stream(redis_client) == 1
     assert redis_client.xlen(STREAM) == 0
+    [(_id, kept)] = entries_of(redis_client, DEAD_LETTERS)
+    assert (kept[b"e"], kept[b"reason"]) == (body, b"malformed")
 
 
 def test_rejected_requests_without_an_org_are_kept_but_shown_to_nobody(

@@ -38,6 +38,7 @@ from gateway.proxy.lua_scripts import (
 from gateway.proxy.redis_client import AsyncRedisClient, send_batch
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
+from gateway.proxy.safe_errors import describe
 
 log = logging.getLogger(__name__)
 # Windows are counted in this many buckets.
@@ -96,8 +97,8 @@ class HealthSync:
             await asyncio.sleep(self.config.sync_interval_s)
             try:
                 await self.sync_once()
-            except Exception:
-                log.warning("routing health sync failed", exc_info=True)
+            except Exception as e:
+                log.warning("routing health sync failed: %s", describe(e))
 
     async def sync_once(self) -> None:
         """Push every deployment's deltas and read the merged state: one pipelined round trip."""
@@ -144,7 +145,8 @@ class HealthSync:
             return
         for batch, reply in zip(batches, replies, strict=True):
             if isinstance(reply, Exception) or not isinstance(reply, list):
-                log.warning("routing health sync: %s", reply)
+                kind = describe(reply) if isinstance(reply, Exception) else type(reply).__name__
+                log.warning("routing health sync: %s", kind)
                 continue
             for health, merged in zip(batch, reply, strict=True):
                 requests, failures, ttfb_us, samples, is_open, opened, retry = (

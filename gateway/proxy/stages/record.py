@@ -13,9 +13,11 @@ import time
 from gateway.proxy import usage
 from gateway.proxy.budget.engine import settle_call
 from gateway.proxy.context import RequestContext
-from gateway.proxy.errors import HeadersTooLarge, ProxyError
+from gateway.proxy.errors import HeadersTooLarge, InvalidRequest, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
 from gateway.proxy.lua_scripts import ScriptCall
+from gateway.proxy.recorded import escaped, has_control_character
+from gateway.proxy.safe_errors import describe
 from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,15 @@ class RecordStage:
         self.emitter = emitter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        # The path is recorded even when nothing else is (no key, unknown
+        # path): one with a control character is refused, and recorded escaped.
+        clean_path = not has_control_character(path)
         # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
         ctx = RequestContext(
-            request_id=os.urandom(16).hex(), method=scope["method"], path=scope["path"]
+            request_id=os.urandom(16).hex(),
+            method=scope["method"],
+            path=path if clean_path else escaped(path),
         )
         scope["state"] = {"ctx": ctx}
         request_id_header = (b"x-request-id", ctx.request_id.encode())
@@ -47,14 +55,19 @@ class RecordStage:
         try:
             if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
                 raise HeadersTooLarge(f"Request headers exceed {MAX_HEADER_BYTES} bytes.")
+            if not clean_path:
+                raise InvalidRequest(
+                    "The path may not contain control characters.", code="invalid_characters"
+                )
             await self.app(scope, receive, send_with_id)
         except ProxyError as e:
             ctx.error_type = e.type
             if not started:
                 await send_json(send_with_id, e.status, e.body(), e.headers())
-        except Exception:
-            # Never a traceback to the client; the id ties the log line to the request.
-            log.exception("unhandled error request_id=%s", ctx.request_id)
+        except Exception as e:
+            # Never a traceback to the client; the id ties the log line to the
+            # request. Never the message in the log: it may quote the payload.
+            log.error("unhandled error request_id=%s: %s", ctx.request_id, describe(e))
             ctx.error_type = "api_error"
             if not started:
                 error = ProxyError("Internal error. Quote the x-request-id header to support.")

@@ -16,6 +16,7 @@ import orjson
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import DeploymentsRateLimited, InvalidRequest, NotFound
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, header, read_body
+from gateway.proxy.recorded import check_recorded
 from gateway.proxy.routing.failover import Failover
 from gateway.proxy.routing.router import Router, expected_size
 
@@ -129,7 +130,7 @@ class RouteStage:
         model = payload.get("model")
         if not isinstance(model, str) or not model:
             raise InvalidRequest("'model' must be a non-empty string.", param="model")
-        ctx.model_requested = model
+        ctx.model_requested = check_recorded(model, "model")
         if ctx.operation == "chat":
             check_chat(payload, ctx.dialect)
             ctx.stream = bool(payload.get("stream", False))

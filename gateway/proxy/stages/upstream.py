@@ -36,6 +36,7 @@ from gateway.proxy.providers.base import (
     UpstreamError,
     Usage,
 )
+from gateway.proxy.recorded import header_value
 from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import DeploymentEntry
 from gateway.proxy.upstream_client import UpstreamClient, UpstreamFailure, UpstreamResponse
@@ -307,9 +308,9 @@ class UpstreamStage:
     def _selixes_headers(self, ctx: RequestContext) -> list[tuple[bytes, bytes]]:
         assert ctx.deployment is not None
         tried = ",".join(f"{a['provider']}/{a['model']}" for a in ctx.attempts)
-        headers = [(b"x-selixes-model", ctx.deployment["model"].encode())]
+        headers = [(b"x-selixes-model", header_value(ctx.deployment["model"]))]
         if tried:
-            headers.append((b"x-selixes-fallbacks", tried.encode()))
+            headers.append((b"x-selixes-fallbacks", header_value(tried)))
         return headers
 
     async def _whole(
