@@ -49,6 +49,13 @@ class Invalid(ActionError):
     code = "invalid"
 
 
+class NotFound(ActionError):
+    """An id in the body names nothing this org has (another org's objects included)."""
+
+    status = 404
+    code = "not_found"
+
+
 class Conflict(ActionError):
     status = 409
     code = "conflict"

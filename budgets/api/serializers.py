@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from budgets.models import OnExhausted, Period, Scope
-from budgets.specs import BudgetSpec, parse_limit
+from budgets.specs import BudgetSpec, parse_limit, timezone_names
 from budgets.status import BudgetStatus
 from gateway.api.serializers import PriceOutSerializer, PriceSerializer
 from gateway.proxy.money import nano_to_usd
-from tenants.api.serializers import StrictSerializer
+from tenants.api.serializers import IdField, StrictSerializer
 from tenants.models import MAX_OUTPUT_TOKENS_MAX, Organization
 
 USD_EXAMPLE = "50.000000"
 
 
-@extend_schema_field(
-    {"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,6})?$", "example": "50.00"}
+def _positive_decimals(places: int) -> str:
+    """A regex of 1 to `places` decimal digits that are not all zero."""
+    return "|".join(f"0{{{zeros}}}[1-9][0-9]{{0,{places - zeros - 1}}}" for zeros in range(places))
+
+
+# What parse_limit takes: more than zero, at most 1000000, six decimal places at most.
+LIMIT_PATTERN = (
+    r"^([1-9][0-9]{0,5}(\.[0-9]{1,6})?|1000000(\.0{1,6})?|0\.(%s))$" % _positive_decimals(6)  # noqa: UP031
 )
+
+
+@extend_schema_field({"type": "string", "pattern": LIMIT_PATTERN, "example": "50.00"})
 class LimitField(serializers.Field[int, str, str, Any]):
     """A limit in USD as a decimal string, read into nano-USD; a JSON number is refused."""
 
@@ -37,8 +46,17 @@ class LimitField(serializers.Field[int, str, str, Any]):
 class BudgetCreateSerializer(StrictSerializer):
     """POST /api/v1/budgets/: one budget per scope and period."""
 
+    # check_budget: only an org budget may leave scope_id out (tenants.api.schema reads this).
+    schema_constraints: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            # A pattern, not an enum: drf-spectacular would name it as a second Scope enum.
+            {"properties": {"scope": {"type": "string", "pattern": f"^{Scope.ORG.value}$"}}},
+            {"required": ["scope_id"], "properties": {"scope_id": {"type": "string"}}},
+        ]
+    }
+
     scope = serializers.ChoiceField(choices=Scope.choices)
-    scope_id = serializers.UUIDField(
+    scope_id = IdField(
         required=False,
         allow_null=True,
         default=None,
@@ -142,10 +160,15 @@ class BudgetSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_field({"type": "string", "enum": sorted(timezone_names())})
+class TimezoneField(serializers.CharField):
+    """An IANA time zone name this machine knows (check_settings refuses any other)."""
+
+
 class BudgetSettingsPatchSerializer(StrictSerializer):
     """PATCH /api/v1/budget-settings/: what is given changes; null clears."""
 
-    timezone = serializers.CharField(
+    timezone = TimezoneField(
         max_length=64, required=False, help_text="IANA name; day and month budgets follow it."
     )
     default_price = PriceSerializer(

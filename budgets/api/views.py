@@ -25,6 +25,7 @@ from budgets.specs import BudgetSettingsSpec
 from budgets.status import budget_statuses
 from gateway.specs import PriceSpec
 from tenants.api.auth import OrgContext, role_may
+from tenants.api.schema import errors
 from tenants.models import Organization
 from tenants.roles import Area
 from tenants.scoping import for_org, get_for_org
@@ -43,7 +44,7 @@ def _shown(org: Organization, budget: Budget) -> Response:
 @extend_schema(
     methods=["POST"],
     request=BudgetCreateSerializer,
-    responses={201: BudgetSerializer},
+    responses={201: BudgetSerializer, **errors(404, 409)},
     description="Add a budget. 404 when scope_id is not a team, project, member or key of this"
     " organization; 409 when the scope already has a budget for this period.",
 )

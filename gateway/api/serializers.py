@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -13,11 +14,22 @@ from gateway import models as m
 from gateway.models import Deployment, ProviderKey, Route, Strategy
 from gateway.providers_catalog import PROVIDER_CHOICES
 from gateway.specs import DeploymentSpec, PriceSpec, RouteSpec, parse_price
-from tenants.api.serializers import StrictSerializer
+from tenants.api.serializers import IdField, StrictSerializer
+
+# What check_deployment and clean_api_key accept, for the schema (they run on the server too).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f]+$"
+API_VERSION_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
+API_BASE_PATTERN = r"^https?://[^\x00-\x20]+$"
+API_KEY_PATTERN = r"^\s*[!-~]{8,}\s*$"
 
 
 @extend_schema_field(
-    {"type": "string", "pattern": r"^[0-9]{1,6}(\.[0-9]{1,6})?$", "example": "2.50"}
+    # What parse_price takes: at most 100000 (PRICE_MAX), six decimal places at most.
+    {
+        "type": "string",
+        "pattern": r"^([0-9]{1,5}(\.[0-9]{1,6})?|0?100000(\.0{1,6})?)$",
+        "example": "2.50",
+    }
 )
 class PriceField(serializers.Field[Decimal, str, str, Any]):
     """USD per million tokens as a decimal string; a JSON number is refused (floats are inexact)."""
@@ -43,14 +55,28 @@ class DeploymentInSerializer(StrictSerializer):
     """One place the alias can be served from; what is left out takes its default."""
 
     provider = serializers.ChoiceField(choices=PROVIDER_CHOICES)
-    model = serializers.CharField(max_length=200, help_text="The provider's model name.")
+    model = serializers.CharField(
+        max_length=200,
+        validators=[RegexValidator(PRINTABLE_PATTERN)],
+        help_text="The provider's model name.",
+    )
     api_base = serializers.CharField(
-        max_length=m.API_BASE_MAX_LENGTH, required=False, allow_null=True, default=None
+        max_length=m.API_BASE_MAX_LENGTH,
+        required=False,
+        allow_null=True,
+        default=None,
+        validators=[RegexValidator(API_BASE_PATTERN)],
+        help_text="http(s) URL; under the default policy it may not reach private addresses.",
     )
     api_version = serializers.CharField(
-        max_length=40, required=False, allow_null=True, default=None, help_text="Azure only."
+        max_length=40,
+        required=False,
+        allow_null=True,
+        default=None,
+        validators=[RegexValidator(API_VERSION_PATTERN)],
+        help_text="Azure only.",
     )
-    provider_key_id = serializers.UUIDField(
+    provider_key_id = IdField(
         required=False,
         allow_null=True,
         default=None,
@@ -226,9 +252,20 @@ class ProviderKeyCreateSerializer(StrictSerializer):
     provider = serializers.ChoiceField(choices=PROVIDER_CHOICES)
     # trim_whitespace off: the action strips and checks, one rule for API and dashboard.
     api_key = serializers.CharField(
-        max_length=4096, trim_whitespace=False, write_only=True, style={"input_type": "password"}
+        max_length=4096,
+        trim_whitespace=False,
+        write_only=True,
+        style={"input_type": "password"},
+        validators=[RegexValidator(API_KEY_PATTERN)],
+        help_text="8 to 4096 printable ASCII characters, no spaces.",
     )
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[RegexValidator(r"^[^\x00-\x1f\x7f]*$")],
+    )
 
 
 class ProviderKeySerializer(serializers.ModelSerializer[ProviderKey]):

@@ -20,6 +20,7 @@ from gateway.api.serializers import (
 )
 from gateway.models import ProviderKey, Route
 from tenants.api.auth import OrgContext, role_may
+from tenants.api.schema import errors
 from tenants.roles import Area
 from tenants.scoping import for_org, get_for_org
 
@@ -44,7 +45,7 @@ def routes(request: Request) -> Response:
 @extend_schema(
     methods=["PUT"],
     request=RouteInSerializer,
-    responses={200: RouteSerializer, 201: RouteSerializer},
+    responses={200: RouteSerializer, 201: RouteSerializer, **errors(409)},
     description="Create the route of this alias, or replace all of it, deployments included.",
 )
 @extend_schema(methods=["DELETE"], responses={204: None})
@@ -92,7 +93,7 @@ def provider_keys(request: Request) -> Response:
 @extend_schema(methods=["GET"], responses=ProviderKeySerializer)
 @extend_schema(
     methods=["DELETE"],
-    responses={204: None},
+    responses={204: None, **errors(409)},
     description="Revoke the key; refused with 409 while a route's deployment uses it.",
 )
 @api_view(["GET", "DELETE"])

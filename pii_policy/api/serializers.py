@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from pii_policy.specs import (
@@ -23,17 +24,49 @@ _ENTITIES_HELP = (
 )
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": PATTERN_NAME_MAX,
+        "pattern": r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$",
+        "not": {"enum": sorted(KNOWN_TYPES)},
+        "description": "UPPER_SNAKE_CASE, not a built-in type; shows in masks: [EMPLOYEE_ID].",
+    }
+)
+class PatternNameField(serializers.CharField):
+    """A custom pattern's name (check_policy says which names it takes)."""
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {t: {"type": "string", "enum": list(ACTIONS)} for t in sorted(KNOWN_TYPES)},
+        "additionalProperties": False,
+        "description": _ENTITIES_HELP,
+    }
+)
+class EntitiesField(serializers.DictField):
+    """Entity type -> action; only the known types (check_policy refuses the rest)."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "regex",
+        "minLength": 1,
+        "maxLength": REGEX_MAX,
+        "description": "RE2 syntax (no backreferences, no lookaround); must not match empty text.",
+    }
+)
+class RegexField(serializers.CharField):
+    """A custom pattern's regex; whether RE2 takes it is check_policy's to say."""
+
+
 class PatternSerializer(StrictSerializer):
     """A tenant's own pattern, run with RE2 (no backreferences, no lookaround)."""
 
-    name = serializers.CharField(
-        max_length=PATTERN_NAME_MAX,
-        trim_whitespace=False,
-        help_text="UPPER_SNAKE_CASE, not a built-in type; shows in masks: [EMPLOYEE_ID].",
-    )
-    regex = serializers.CharField(
-        max_length=REGEX_MAX, trim_whitespace=False, help_text="RE2 syntax."
-    )
+    name = PatternNameField(max_length=PATTERN_NAME_MAX, trim_whitespace=False)
+    regex = RegexField(max_length=REGEX_MAX, trim_whitespace=False)
     action = serializers.ChoiceField(choices=ACTIONS)
 
 
@@ -41,11 +74,8 @@ class PiiPolicyInSerializer(StrictSerializer):
     """PUT: the whole policy; what is left out takes its default (off, empty, false)."""
 
     enabled = serializers.BooleanField()
-    entities = serializers.DictField(
-        child=serializers.ChoiceField(choices=ACTIONS),
-        required=False,
-        default=dict,
-        help_text=_ENTITIES_HELP,
+    entities = EntitiesField(
+        child=serializers.ChoiceField(choices=ACTIONS), required=False, default=dict
     )
     custom_patterns = serializers.ListField(
         child=PatternSerializer(),

@@ -14,6 +14,7 @@ from budgets import actions as limit_actions
 from budgets.specs import RateLimits
 from tenants import actions
 from tenants.api.auth import OrgContext, role_may
+from tenants.api.schema import errors
 from tenants.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
@@ -24,7 +25,7 @@ from tenants.api.serializers import (
     TeamCreateSerializer,
     TeamSerializer,
 )
-from tenants.errors import Invalid
+from tenants.errors import NotFound
 from tenants.models import ApiKey, Project, Team, User
 from tenants.roles import Access, Area, may_change_key
 from tenants.scoping import for_org, get_for_org
@@ -43,7 +44,11 @@ def _limits(data: dict[str, Any], current: ApiKey | Project | None = None) -> Ra
 
 
 @extend_schema(methods=["GET"], responses=TeamSerializer(many=True))
-@extend_schema(methods=["POST"], request=TeamCreateSerializer, responses={201: TeamSerializer})
+@extend_schema(
+    methods=["POST"],
+    request=TeamCreateSerializer,
+    responses={201: TeamSerializer, **errors(409)},
+)
 @api_view(["GET", "POST"])
 @permission_classes([role_may(Area.PROJECTS)])
 def teams(request: Request) -> Response:
@@ -59,7 +64,10 @@ def teams(request: Request) -> Response:
 
 @extend_schema(methods=["GET"], responses=ProjectSerializer(many=True))
 @extend_schema(
-    methods=["POST"], request=ProjectCreateSerializer, responses={201: ProjectSerializer}
+    methods=["POST"],
+    request=ProjectCreateSerializer,
+    responses={201: ProjectSerializer, **errors(404, 409)},
+    description="404 when team is not a team of this organization; 409 when the name is taken.",
 )
 @api_view(["GET", "POST"])
 @permission_classes([role_may(Area.PROJECTS)])
@@ -106,7 +114,11 @@ def project_detail(request: Request, project_id: str) -> Response:
 
 @extend_schema(methods=["GET"], responses=ApiKeySerializer(many=True))
 @extend_schema(
-    methods=["POST"], request=ApiKeyCreateSerializer, responses={201: IssuedKeySerializer}
+    methods=["POST"],
+    request=ApiKeyCreateSerializer,
+    responses={201: IssuedKeySerializer, **errors(404)},
+    description="404 when project_id is not a project of this organization, or user_id not"
+    " one of its members.",
 )
 @api_view(["GET", "POST"])
 @permission_classes([role_may(Area.KEYS, write_access=Access.OWN)])
@@ -130,7 +142,7 @@ def keys(request: Request) -> Response:
     elif data.get("user_id"):
         owner = User.objects.filter(id=data["user_id"], memberships__org=ctx.org).first()
         if owner is None:
-            raise Invalid("user_id", "That user is not a member of this organization.")
+            raise NotFound("user_id", "That user is not a member of this organization.")
     issued = actions.issue_api_key(
         project, data["name"], ctx.actor, user=owner, limits=_limits(data)
     )
@@ -142,7 +154,7 @@ def keys(request: Request) -> Response:
 @extend_schema(
     methods=["PATCH"],
     request=RateLimitsPatchSerializer,
-    responses=ApiKeySerializer,
+    responses={200: ApiKeySerializer, **errors(409)},
     description="Set the key's own requests and tokens per minute (its project's limits apply"
     " too); null removes a limit, an absent field is left as it is. 409 for a revoked key.",
 )

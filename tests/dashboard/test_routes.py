@@ -84,7 +84,10 @@ def test_alice_creates_a_route_in_the_editor(alice: Persona) -> None:
     ("row", "said"),
     [
         ({"api_base": "https://8.8.8.8/v1"}, "must name one of your provider keys"),
-        ({"price_input": "0", "price_output": "0"}, "a price of your own is for your own provider keys"),
+        (
+            {"price_input": "0", "price_output": "0"},
+            "a price of your own is for your own provider keys",
+        ),
     ],
 )
 def test_the_editor_refuses_a_platform_key_row_with_an_address_or_a_price(
