@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 import redis
+from prometheus_client import generate_latest
 
 from budgets.models import LedgerEntry
-from gateway.proxy.metrics import render
+from gateway.proxy.metrics import SCRAPE
 from gateway.proxy.usage import STREAM, UsageEvent
 from observability.dead_letters import DEAD_LETTERS
 from observability.drain import drain_usage_stream
@@ -50,7 +51,9 @@ def _dead_letters(client: redis.Redis) -> dict[bytes, bytes]:
 
 def _counted_refusals() -> float:
     series = 'selixes_usage_dead_letters_total{reason="refused"} '
-    lines = [line for line in render().decode().splitlines() if line.startswith(series)]
+    lines = [
+        line for line in generate_latest(SCRAPE).decode().splitlines() if line.startswith(series)
+    ]
     return float(lines[0].removeprefix(series)) if lines else 0.0
 
 
