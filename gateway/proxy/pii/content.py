@@ -158,18 +158,36 @@ def redact_request(payload: JSON, operation: str, dialect: str, scan: Scan) -> N
         prediction["content"] = _structure(prediction["content"], scan, 0)
 
 
-def redact_answer(answer: JSON, dialect: str, scan: Scan) -> None:
-    """Scan, in place, the text and tool calls of a non-streamed answer in the client's form."""
+def redact_answer(answer: Any, dialect: str, scan: Scan) -> Any:
+    """Scan, in place, the text and tool calls of a non-streamed answer in the client's form.
+
+    Return the answer. A part whose shape is not the API's (the answer itself not an
+    object, `choices` or `content` not a list, a choice or message not an object) has
+    every string in it scanned, so nothing leaves unscanned because it looked unusual.
+    """
+    if not isinstance(answer, dict):
+        return scan_values(answer, scan)
     if dialect == "anthropic":
         content = answer.get("content")
         if isinstance(content, list):
             _structure(content, scan, 0)
-        return
-    for choice in answer.get("choices") or ():
+        elif isinstance(content, (str, dict)):
+            answer["content"] = scan_values(content, scan)
+        return answer
+    choices = answer.get("choices")
+    if not isinstance(choices, list):
+        if isinstance(choices, (str, dict)):
+            answer["choices"] = scan_values(choices, scan)
+        return answer
+    for index, choice in enumerate(choices):
         if not isinstance(choice, dict):
+            choices[index] = scan_values(choice, scan)
             continue
         if "logprobs" in choice:
             choice["logprobs"] = None  # token by token, the answer's text again
         message = choice.get("message")
         if isinstance(message, dict):
             _structure(message, scan, 0)
+        elif message is not None:
+            choice["message"] = scan_values(message, scan)
+    return answer

@@ -176,6 +176,19 @@ def _json(data: bytes) -> Any:
         raise PiiScanFailed("An event of the answer could not be read to scan it for PII.") from e
 
 
+def _object(data: bytes) -> dict[str, Any]:
+    """Parse an event's data that must be a JSON object; any other shape is refused unscanned."""
+    value = _json(data)
+    if not isinstance(value, dict):
+        raise PiiScanFailed("An event of the answer has a shape the PII scanner does not know.")
+    return value
+
+
+# Deltas that pass as they are: thinking the provider signs (a changed one breaks the
+# signature), its signature, and citations of documents the prompt sent (already scanned).
+_UNSCANNED_DELTAS = frozenset({"thinking_delta", "signature_delta", "citations_delta"})
+
+
 def _fields(event: bytes) -> tuple[bytes, bytes | None]:
     """Return an event's name and its data (None when it has none, e.g. a comment)."""
     name = b""
@@ -222,8 +235,8 @@ class OpenAIStreamRewriter(StreamRewriter):
             return event  # comments: keep-alives and the cost line
         if data == b"[DONE]":
             return self._flush_all() + event
-        chunk = _json(data)
-        if not isinstance(chunk, dict) or chunk.get("error") is not None:
+        chunk = _object(data)
+        if chunk.get("error") is not None:
             return self._flush_all() + event
         choices = chunk.get("choices")
         if not choices:
@@ -313,9 +326,7 @@ class AnthropicStreamRewriter(StreamRewriter):
         name, data = _fields(event)
         if data is None or name in (b"ping",):
             return event
-        body = _json(data)
-        if not isinstance(body, dict):
-            return event
+        body = _object(data)
         kind = body.get("type")
         if kind == "content_block_delta":
             return self._delta(name, body, event)
@@ -336,9 +347,13 @@ class AnthropicStreamRewriter(StreamRewriter):
         delta = body.get("delta")
         if not isinstance(delta, dict):
             return event
-        found = self._KINDS.get(str(delta.get("type")))
+        kind_of_delta = str(delta.get("type"))
+        found = self._KINDS.get(kind_of_delta)
         if found is None:
-            return event  # thinking and signature deltas pass as they are
+            if kind_of_delta in _UNSCANNED_DELTAS:
+                return event
+            # A delta this rewriter does not know may carry text: never forward it unscanned.
+            raise PiiScanFailed("An event of the answer has a shape the PII scanner does not know.")
         field, kind = found
         text = delta.get(field)
         if not isinstance(text, str) or not text:
