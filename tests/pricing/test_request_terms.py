@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gateway.proxy.pricing import ModelPrice, PricingError, load_price_table
@@ -15,6 +17,8 @@ from gateway.proxy.pricing.request_terms import (
 from gateway.proxy.pricing.schema import read_price_file
 from tests.pricing.conftest import WriteFile
 
+ANTHROPIC: list[Any] = [{"provider": "anthropic"}]
+OPENAI: list[Any] = [{"provider": "openai"}]
 FLAT = ModelPrice(
     input=1_000_000,
     cached_input=100_000,
@@ -25,7 +29,7 @@ FLAT = ModelPrice(
 
 
 def test_an_ordinary_request_has_standard_terms_and_keeps_its_price() -> None:
-    terms = request_terms({"messages": [{"role": "user", "content": "hi"}]}, "openai", True)
+    terms = request_terms({"messages": [{"role": "user", "content": "hi"}]}, "openai", ANTHROPIC)
     assert terms is STANDARD
     assert price_under(FLAT, terms, "openai") is FLAT
 
@@ -34,7 +38,7 @@ def test_it_prices_priority_from_the_list_and_refuses_a_model_without_priority_r
     table = load_price_table()
     gpt_4o = table.lookup("openai", "gpt-4o")
     assert gpt_4o is not None and gpt_4o.priority is not None
-    terms = request_terms({"service_tier": "priority"}, "openai", False)
+    terms = request_terms({"service_tier": "priority"}, "openai", OPENAI)
     assert price_under(gpt_4o, terms, "openai") == gpt_4o.priority
     assert (gpt_4o.priority.input, gpt_4o.priority.output) == (4_250_000, 17_000_000)
     assert price_under(FLAT, terms, "openai_compatible") is None
@@ -57,17 +61,17 @@ def test_it_doubles_the_input_rate_for_one_hour_cache_writes_on_anthropic_only()
             }
         ]
     }
-    terms = request_terms(payload, "anthropic", True)
+    terms = request_terms(payload, "anthropic", ANTHROPIC)
     assert terms == Terms(long_cache_writes=True)
     assert price_under(FLAT, terms, "anthropic") == ModelPrice(
         1_000_000, 100_000, 2_000_000, 5_000_000, 5_000_000
     )
     assert price_under(FLAT, terms, "openai") == FLAT
-    assert request_terms(payload, "anthropic", False) is STANDARD  # no Anthropic candidate
+    assert request_terms(payload, "anthropic", OPENAI) is STANDARD  # no Anthropic candidate
 
 
 def test_us_only_inference_raises_every_rate_by_a_tenth_rounded_up() -> None:
-    terms = request_terms({"inference_geo": "us"}, "anthropic", True)
+    terms = request_terms({"inference_geo": "us"}, "anthropic", ANTHROPIC)
     price = price_under(ModelPrice(3, 1, 4, 15, 15), terms, "anthropic")
     assert price == ModelPrice(4, 2, 5, 17, 17)
 
@@ -87,7 +91,7 @@ def test_it_refuses_fields_no_price_covers(
     dialect: str, payload: dict[str, object], param: str
 ) -> None:
     with pytest.raises(UnpricedField) as refused:
-        request_terms(payload, dialect, True)
+        request_terms(payload, dialect, ANTHROPIC)
     assert refused.value.param == param
     assert refused.value.status == 400
 

@@ -30,6 +30,7 @@ from typing import Any
 from gateway.proxy.errors import InvalidRequest
 from gateway.proxy.pricing.model_price import LongContextPrice, ModelPrice
 from gateway.proxy.providers.openai import FLAVORS
+from gateway.proxy.snapshot import DeploymentEntry
 
 # Providers whose adapter forwards an OpenAI body's unknown fields, service_tier among them.
 _FORWARDS_SERVICE_TIER = frozenset((*FLAVORS, "azure"))
@@ -60,12 +61,19 @@ class Terms:
 STANDARD = Terms()
 
 
-def request_terms(payload: dict[str, Any], dialect: str, anthropic_candidate: bool) -> Terms:
+def request_terms(
+    payload: dict[str, Any], dialect: str, candidates: list[DeploymentEntry]
+) -> Terms:
     """Read the fields that raise the rate; refuse those no price can cover.
 
-    `anthropic_candidate`: an Anthropic deployment may serve the request (only
-    it reads cache_control), so cache breakpoints are worth looking for.
+    Cache breakpoints are looked for only when an Anthropic deployment is
+    among the `candidates` (no other provider reads cache_control).
     """
+    anthropic_candidate = False
+    for deployment in candidates:  # a plain loop: no generator on the hot path
+        if deployment["provider"] == "anthropic":
+            anthropic_candidate = True
+            break
     if dialect == "anthropic":
         return _anthropic(payload, anthropic_candidate)
     tier = payload.get("service_tier")

@@ -79,8 +79,7 @@ class AdmissionStage:
         if ctx.operation == "chat":
             # Fields that raise the provider's rate price every candidate, budget or not:
             # the settlement (the request's recorded cost) uses the same price.
-            anthropic = any(d["provider"] == "anthropic" for d in ctx.candidates)
-            terms = request_terms(ctx.payload, ctx.dialect, anthropic)
+            terms = request_terms(ctx.payload, ctx.dialect, ctx.candidates)
         offers: list[Candidate] = []
         unpriced: list[str] = []
         beyond_terms = 0  # candidates with no rate for the request's terms
