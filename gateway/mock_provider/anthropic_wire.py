@@ -140,11 +140,22 @@ def _event(kind: bytes, payload: dict[str, object]) -> bytes:
     return b"event: " + kind + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
-def messages_reply(prompt: Prompt, answer: Answer, stream: bool) -> Reply:
+def messages_reply(prompt: Prompt, answer: Answer, stream: bool, odd_shape: bool = False) -> Reply:
+    """The answer in Anthropic's shape; `odd_shape`: valid JSON in a shape the API never sends."""
     ident = next_id("msg_")
     tool_id = next_id("toolu_") if answer.tool is not None else ""
     if stream:
-        return _stream(prompt, answer, ident, tool_id)
+        reply = _stream(prompt, answer, ident, tool_id)
+        if odd_shape and reply.events is not None:
+            # Content events whose data is a bare JSON string: the text with no object around it.
+            pieces = iter(answer.pieces)
+            reply.events = [
+                b"event: content_block_delta\ndata: " + orjson.dumps(next(pieces, "")) + b"\n\n"
+                if event.startswith(b"event: content_block_delta")
+                else event
+                for event in reply.events
+            ]
+        return reply
     block: dict[str, object]
     if answer.tool is not None:
         arguments = json.loads(answer.content)
@@ -157,7 +168,7 @@ def messages_reply(prompt: Prompt, answer: Answer, stream: bool) -> Reply:
             "type": "message",
             "role": "assistant",
             "model": prompt.model,
-            "content": [block],
+            "content": answer.content if odd_shape else [block],
             "stop_reason": STOP_REASON[answer.finish],
             "stop_sequence": None,
             "usage": usage(answer),

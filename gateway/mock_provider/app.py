@@ -270,7 +270,8 @@ class MockProvider:
             return openai_wire.embeddings_reply(body, model, dim)
         if op == "messages":
             prompt, stream = anthropic_wire.read_messages(body)
-            return anthropic_wire.messages_reply(prompt, compose(prompt, scenario), stream)
+            answer = compose(prompt, scenario)
+            return anthropic_wire.messages_reply(prompt, answer, stream, scenario.odd_shape)
         if op == "count_tokens":
             return anthropic_wire.count_tokens_reply(body)
         if op in ("generate", "stream_generate"):

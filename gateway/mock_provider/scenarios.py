@@ -23,6 +23,9 @@ deployment model can carry it). When the header is present it alone counts.
                          then drop the connection: no [DONE], no message_stop
     malformed-chunk      streams: one event that is not valid JSON, after the first
                          content chunk; non-streamed: a 200 whose body is not JSON
+    odd-shape            Anthropic: valid JSON in a shape the API never sends (a whole
+                         answer's `content` a bare string; a stream's content events
+                         bare JSON strings instead of objects); other dialects ignore it
 
 `:` and `-` are interchangeable before a number (`error-500` == `error:500`).
 A header term the grammar does not know is a 400; in a model name, words that
@@ -41,7 +44,7 @@ MAX_COUNT = 100_000
 MODEL_MARKER = "mock-"
 
 _NUMBERED = ("slow", "pause", "chunks", "error", "retry-after", "cached", "reasoning")
-_FLAGS = ("timeout", "cut-stream", "malformed-chunk")
+_FLAGS = ("timeout", "cut-stream", "malformed-chunk", "odd-shape")
 # A term stands alone: no letter or digit directly before or after it, so
 # "mock-superslow-5" or "chunks-5x" pick nothing.
 _TERM = re.compile(
@@ -66,6 +69,7 @@ class Scenario:
     timeout: bool = False
     cut_stream: bool = False
     malformed_chunk: bool = False
+    odd_shape: bool = False
 
     @property
     def label(self) -> str:
@@ -98,6 +102,7 @@ def _label(scenario: Scenario) -> str:
             ("timeout", scenario.timeout),
             ("cut-stream", scenario.cut_stream),
             ("malformed-chunk", scenario.malformed_chunk),
+            ("odd-shape", scenario.odd_shape),
         )
         if on
     ]
@@ -113,6 +118,8 @@ def _apply(scenario: Scenario, match: re.Match[str], strict: bool) -> Scenario:
         return replace(scenario, cut_stream=True)
     if flag == "malformed-chunk":
         return replace(scenario, malformed_chunk=True)
+    if flag == "odd-shape":
+        return replace(scenario, odd_shape=True)
     name, value = match["name"], int(match["value"])
     if (name == "error" and not 400 <= value <= 599) or (name == "chunks" and value < 1):
         if strict:

@@ -219,3 +219,36 @@ def test_an_event_that_cannot_be_read_is_never_passed_on() -> None:
     with pytest.raises(PiiScanFailed):
         rewriter.feed(b'data: {"choices": [{"delta": {"content": "bob@example.com\n\n')
     assert rewriter.feed(b": keep-alive\n\n") == b": keep-alive\n\n"
+
+
+@pytest.mark.parametrize(
+    ("rewriter", "event"),
+    [
+        (OpenAIStreamRewriter, b'data: "bob@example.com"\n\n'),
+        (OpenAIStreamRewriter, b'data: ["bob@example.com"]\n\n'),
+        (OpenAIStreamRewriter, b'data: {"choices": "bob@example.com"}\n\n'),
+        (OpenAIStreamRewriter, b'data: {"choices": ["bob@example.com"]}\n\n'),
+        (OpenAIStreamRewriter, b'data: {"choices": [{"delta": "bob@example.com"}]}\n\n'),
+        (AnthropicStreamRewriter, b'event: content_block_delta\ndata: "bob@example.com"\n\n'),
+        (
+            AnthropicStreamRewriter,
+            b'event: content_block_delta\ndata: {"type": "content_block_delta",'
+            b' "index": 0, "delta": "bob@example.com"}\n\n',
+        ),
+        (
+            AnthropicStreamRewriter,
+            b'event: content_block_delta\ndata: {"type": "content_block_delta",'
+            b' "index": 0, "delta": {"type": "new_delta", "text": "bob@example.com"}}\n\n',
+        ),
+        (
+            AnthropicStreamRewriter,
+            b'event: content_block_start\ndata: {"type": "content_block_start",'
+            b' "index": 0, "content_block": "bob@example.com"}\n\n',
+        ),
+    ],
+)
+def test_it_refuses_an_event_whose_shape_it_does_not_know_instead_of_passing_it_on(
+    rewriter: type[OpenAIStreamRewriter] | type[AnthropicStreamRewriter], event: bytes
+) -> None:
+    with pytest.raises(PiiScanFailed, match="shape"):
+        rewriter(Redactor(POLICY)).feed(event)

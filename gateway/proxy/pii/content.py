@@ -7,19 +7,28 @@ covers every path:
 - OpenAI chat: message `content` (a string or parts: `text`, `refusal`),
   system and developer messages, tool results, `tool_calls[].function.arguments`
   and the legacy `function_call.arguments` (JSON strings: the string values
-  are scanned, keys are not), the assistant's `refusal`, `user`, and
-  `prediction.content`;
+  are scanned, keys are not), the assistant's `refusal`, `user`,
+  `safety_identifier`, `prediction.content`, and the values of `metadata`
+  (OpenAI stores them with the completion and shows them in its logs);
 - Anthropic /v1/messages: `system` (string or blocks), content blocks
   (`text`, `tool_use.input` at any depth, `tool_result.content`, plain-text
   `document` sources), `metadata.user_id`;
+- both: the schemas the model reads - tool definitions (`tools[].function`
+  or Anthropic's `tools[]`: descriptions, parameter schemas) and response
+  schemas (`response_format.json_schema`, Anthropic's `output_format` and
+  `output_config.format`) - their descriptions, titles, enums, examples,
+  defaults and constants; an email written into a schema reaches the model
+  like one in a message;
 - embeddings: `input` strings (token-id arrays pass as they are).
 
-Not scanned, on purpose: message `name` fields (OpenAI allows only
+Not scanned, on purpose: message and tool `name` fields (OpenAI allows only
 `[A-Za-z0-9_-]{1,64}` there, so a mask would break the request; they label
-participants rather than carry prose), tool definitions (the developer's
-schema, not user data), binary attachments (images, audio, PDFs: base64
-cannot be scanned as text), and thinking blocks (the provider wrote them and
-signs them; changing one breaks the signature).
+participants rather than carry prose), a schema's structural words (its
+keys, `type`, `required`, `format`, `pattern`, `$ref`: masking them breaks
+the schema, and they name fields rather than hold values), binary
+attachments (images, audio, PDFs: base64 cannot be scanned as text), and
+thinking blocks (the provider wrote them and signs them; changing one breaks
+the signature).
 
 Inside tool arguments and tool inputs every string value is scanned, whatever
 its key (`{"name": "Ada Lovelace"}` is user data there). Nesting deeper than
@@ -90,6 +99,70 @@ def scan_values(value: Any, scan: Scan, depth: int = 0) -> Any:
     return value
 
 
+# Words of a JSON schema that structure it rather than hold values (module docstring).
+_SCHEMA_STRUCTURE = frozenset(
+    {
+        "type",
+        "required",
+        "format",
+        "pattern",
+        "$ref",
+        "$schema",
+        "$id",
+        "name",
+        "strict",
+        "cache_control",
+    }
+)
+# Whose keys are the developer's property names and whose every value is a schema.
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+
+
+def _schema(value: Any, scan: Scan, depth: int) -> Any:
+    """Scan a tool or response schema's strings, its structural words excepted."""
+    if depth > MAX_DEPTH:
+        raise _too_deep()
+    if isinstance(value, str):
+        return scan(value)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, (str, dict, list)):
+                value[index] = _schema(item, scan, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SCHEMA_MAPS and isinstance(item, dict):
+                # A property may be called "name" or "type": its schema is scanned all the same.
+                for name, schema in item.items():
+                    item[name] = _schema(schema, scan, depth + 2)
+            elif key not in _SCHEMA_STRUCTURE and isinstance(item, (str, dict, list)):
+                value[key] = _schema(item, scan, depth + 1)
+    return value
+
+
+def _schemas(payload: JSON, dialect: str, scan: Scan) -> None:
+    """Scan the tool definitions and the response schema the model reads."""
+    tools = payload.get("tools")
+    if isinstance(tools, list):
+        for tool in tools:
+            if not isinstance(tool, dict):
+                continue
+            # OpenAI nests a function tool's definition; Anthropic's tools are flat.
+            function = tool.get("function")
+            _schema(function if isinstance(function, dict) else tool, scan, 1)
+    functions = payload.get("functions")  # OpenAI's legacy form of tools
+    if isinstance(functions, list):
+        _schema(functions, scan, 0)
+    if dialect == "anthropic":
+        _schema(payload.get("output_format"), scan, 0)
+        config = payload.get("output_config")
+        if isinstance(config, dict):
+            _schema(config.get("format"), scan, 1)
+        return
+    response_format = payload.get("response_format")
+    if isinstance(response_format, dict):
+        _schema(response_format.get("json_schema"), scan, 1)
+
+
 def scan_arguments(arguments: str, scan: Scan, depth: int) -> str:
     """Scan a JSON-string of tool arguments value by value; text that is not JSON as text."""
     try:
@@ -143,6 +216,7 @@ def redact_request(payload: JSON, operation: str, dialect: str, scan: Scan) -> N
     messages = payload.get("messages")
     if isinstance(messages, list):
         _structure(messages, scan, 0)
+    _schemas(payload, dialect, scan)
     if dialect == "anthropic":
         system = payload.get("system")
         if isinstance(system, (str, list)):
@@ -151,25 +225,48 @@ def redact_request(payload: JSON, operation: str, dialect: str, scan: Scan) -> N
         if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
             metadata["user_id"] = scan(metadata["user_id"])
         return
-    if isinstance(payload.get("user"), str):
-        payload["user"] = scan(payload["user"])
+    for field in ("user", "safety_identifier"):
+        if isinstance(payload.get(field), str):
+            payload[field] = scan(payload[field])
+    metadata = payload.get("metadata")
+    if isinstance(metadata, dict):
+        # Keys are the developer's labels; values are whatever the app put there.
+        scan_values(metadata, scan)
     prediction = payload.get("prediction")
     if isinstance(prediction, dict) and isinstance(prediction.get("content"), (str, list)):
         prediction["content"] = _structure(prediction["content"], scan, 0)
 
 
-def redact_answer(answer: JSON, dialect: str, scan: Scan) -> None:
-    """Scan, in place, the text and tool calls of a non-streamed answer in the client's form."""
+def redact_answer(answer: Any, dialect: str, scan: Scan) -> Any:
+    """Scan, in place, the text and tool calls of a non-streamed answer in the client's form.
+
+    Return the answer. A part whose shape is not the API's (the answer itself not an
+    object, `choices` or `content` not a list, a choice or message not an object) has
+    every string in it scanned, so nothing leaves unscanned because it looked unusual.
+    """
+    if not isinstance(answer, dict):
+        return scan_values(answer, scan)
     if dialect == "anthropic":
         content = answer.get("content")
         if isinstance(content, list):
             _structure(content, scan, 0)
-        return
-    for choice in answer.get("choices") or ():
+        elif isinstance(content, (str, dict)):
+            answer["content"] = scan_values(content, scan)
+        return answer
+    choices = answer.get("choices")
+    if not isinstance(choices, list):
+        if isinstance(choices, (str, dict)):
+            answer["choices"] = scan_values(choices, scan)
+        return answer
+    for index, choice in enumerate(choices):
         if not isinstance(choice, dict):
+            choices[index] = scan_values(choice, scan)
             continue
         if "logprobs" in choice:
             choice["logprobs"] = None  # token by token, the answer's text again
         message = choice.get("message")
         if isinstance(message, dict):
             _structure(message, scan, 0)
+        elif message is not None:
+            choice["message"] = scan_values(message, scan)
+    return answer

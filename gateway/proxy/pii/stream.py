@@ -176,6 +176,23 @@ def _json(data: bytes) -> Any:
         raise PiiScanFailed("An event of the answer could not be read to scan it for PII.") from e
 
 
+def _unknown_shape() -> PiiScanFailed:
+    return PiiScanFailed("An event of the answer has a shape the PII scanner does not know.")
+
+
+def _object(data: bytes) -> dict[str, Any]:
+    """Parse an event's data that must be a JSON object; any other shape is refused unscanned."""
+    value = _json(data)
+    if not isinstance(value, dict):
+        raise _unknown_shape()
+    return value
+
+
+# Deltas that pass as they are: thinking the provider signs (a changed one breaks the
+# signature), its signature, and citations of documents the prompt sent (already scanned).
+_UNSCANNED_DELTAS = frozenset({"thinking_delta", "signature_delta", "citations_delta"})
+
+
 def _fields(event: bytes) -> tuple[bytes, bytes | None]:
     """Return an event's name and its data (None when it has none, e.g. a comment)."""
     name = b""
@@ -222,8 +239,8 @@ class OpenAIStreamRewriter(StreamRewriter):
             return event  # comments: keep-alives and the cost line
         if data == b"[DONE]":
             return self._flush_all() + event
-        chunk = _json(data)
-        if not isinstance(chunk, dict) or chunk.get("error") is not None:
+        chunk = _object(data)
+        if chunk.get("error") is not None:
             return self._flush_all() + event
         choices = chunk.get("choices")
         if not choices:
@@ -231,10 +248,13 @@ class OpenAIStreamRewriter(StreamRewriter):
         self._template = {
             key: chunk[key] for key in ("id", "object", "created", "model") if key in chunk
         }
+        if not isinstance(choices, list):
+            raise _unknown_shape()
         changed = False
         for choice in choices:
-            if isinstance(choice, dict):
-                changed = self._choice(choice) or changed
+            if not isinstance(choice, dict):
+                raise _unknown_shape()
+            changed = self._choice(choice) or changed
         if not changed:
             return event
         return b"data: " + orjson.dumps(chunk) + b"\n\n"
@@ -246,8 +266,10 @@ class OpenAIStreamRewriter(StreamRewriter):
         if choice.get("logprobs") is not None:
             choice["logprobs"] = None
             changed = True
-        if not isinstance(delta, dict):
+        if delta is None:
             return changed
+        if not isinstance(delta, dict):
+            raise _unknown_shape()
         text = delta.get("content")
         if isinstance(text, str) and text:
             delta["content"] = self.windows.feed((index, "content"), text)
@@ -313,15 +335,15 @@ class AnthropicStreamRewriter(StreamRewriter):
         name, data = _fields(event)
         if data is None or name in (b"ping",):
             return event
-        body = _json(data)
-        if not isinstance(body, dict):
-            return event
+        body = _object(data)
         kind = body.get("type")
         if kind == "content_block_delta":
             return self._delta(name, body, event)
         if kind == "content_block_start":
             block = body.get("content_block")
-            if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+            if not isinstance(block, dict):
+                raise _unknown_shape()
+            if block.get("type") == "text" and block.get("text"):
                 self._kind[body.get("index")] = "text"
                 block["text"] = self.windows.feed(body.get("index"), block["text"])
                 return _anthropic_event(name or b"content_block_start", body)
@@ -335,10 +357,14 @@ class AnthropicStreamRewriter(StreamRewriter):
     def _delta(self, name: bytes, body: dict[str, Any], event: bytes) -> bytes:
         delta = body.get("delta")
         if not isinstance(delta, dict):
-            return event
-        found = self._KINDS.get(str(delta.get("type")))
+            raise _unknown_shape()
+        kind_of_delta = str(delta.get("type"))
+        found = self._KINDS.get(kind_of_delta)
         if found is None:
-            return event  # thinking and signature deltas pass as they are
+            if kind_of_delta in _UNSCANNED_DELTAS:
+                return event
+            # A delta this rewriter does not know may carry text: never forward it unscanned.
+            raise _unknown_shape()
         field, kind = found
         text = delta.get(field)
         if not isinstance(text, str) or not text:

@@ -42,6 +42,9 @@ class ModelPrice:
     # and does not bill, a longer one. None = unknown.
     max_input_tokens: int | None = None
     long_context: LongContextPrice | None = None
+    # The rates of OpenAI's priority processing (`service_tier: "priority"`); None =
+    # not known for this model, so such a request cannot be priced.
+    priority: ModelPrice | None = None
 
     def for_prompt(self, input_tokens: int) -> ModelPrice:
         """Return the prices that apply to a request with this many prompt tokens."""

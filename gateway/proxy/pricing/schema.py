@@ -19,6 +19,8 @@ The format (prices.yaml beside this module is the reference):
             aliases: [gpt-4o-2024-08-06]  # other names of exactly this model and price
             dated: true            # optional: "<model>-YYYY-MM-DD" / "<model>-YYYYMMDD" too
             long_context: {above_input_tokens: 272000, input: "5.00", output: "22.50", ...}
+            priority: {input: "4.25", cached_input: "2.125", output: "17.00",
+                       source: <where>, checked: "YYYY-MM-DD"}  # service_tier "priority"
             changes: [{from: "2027-01-01", input: "1.50", output: "7.50"}]  # scheduled, whole
             source: ...            # optional, overrides the provider's
             checked: ...
@@ -49,10 +51,21 @@ MAX_TOKENS = 100_000_000
 
 _PRICE_FIELDS = ("input", "output", "cached_input", "cache_write", "reasoning")
 _LIMIT_FIELDS = ("max_output_tokens", "max_input_tokens")
-_ENTRY_FIELDS = ("aliases", "dated", "long_context", "changes", "source", "checked", "note")
+_ENTRY_FIELDS = (
+    "aliases",
+    "dated",
+    "long_context",
+    "priority",
+    "changes",
+    "source",
+    "checked",
+    "note",
+)
 _MODEL_FIELDS = frozenset((*_PRICE_FIELDS, *_LIMIT_FIELDS, *_ENTRY_FIELDS))
 _TIER_FIELDS = frozenset(("above_input_tokens", *_PRICE_FIELDS))
-_CHANGE_FIELDS = frozenset(("from", *_PRICE_FIELDS, "long_context"))
+# Priority rates often come from another page than the standard ones: say which, and when.
+_PRIORITY_FIELDS = frozenset((*_PRICE_FIELDS, "source", "checked"))
+_CHANGE_FIELDS = frozenset(("from", *_PRICE_FIELDS, "long_context", "priority"))
 _PROVIDER_FIELDS = frozenset(("source", "checked", "limits_source", "models", "note"))
 
 
@@ -204,9 +217,25 @@ def _price(fields: dict[str, Any], where: str, limits_of: ModelPrice | None = No
         max_input_tokens=max_input,
     )
     tier = fields.get("long_context")
-    if tier is None:
-        return price
-    return replace(price, long_context=_long_context(tier, f"{where}.long_context", price))
+    if tier is not None:
+        price = replace(price, long_context=_long_context(tier, f"{where}.long_context", price))
+    priority = fields.get("priority")
+    if priority is not None:
+        price = replace(price, priority=_priority(priority, f"{where}.priority", price))
+    return price
+
+
+def _priority(spec: object, where: str, base: ModelPrice) -> ModelPrice:
+    """Priority rates; a long prompt keeps the standard long-context rates (OpenAI serves
+    prompts over 128K tokens at standard processing), so the worst case covers both."""
+    fields = _mapping(spec, where, _PRIORITY_FIELDS)
+    if (
+        _optional_text(fields, "source", where) is None
+        or _optional_date(fields, "checked", where) is None
+    ):
+        raise PricingError(f"{where}: 'source' and 'checked' are required.")
+    rates = {f: fields[f] for f in _PRICE_FIELDS if f in fields}
+    return replace(_price(rates, where, limits_of=base), long_context=base.long_context)
 
 
 def _long_context(spec: object, where: str, base: ModelPrice) -> LongContextPrice:
@@ -235,6 +264,8 @@ def _changes(spec: object, where: str, base: ModelPrice) -> tuple[PriceChange, .
         # A change restates the whole price, so no rate is silently carried over.
         if base.long_context is not None and "long_context" not in fields:
             raise PricingError(f"{at}: the model has long-context prices; restate them.")
+        if base.priority is not None and "priority" not in fields:
+            raise PricingError(f"{at}: the model has priority prices; restate them.")
         changes.append(PriceChange(starts_on, _price(fields, at, limits_of=base)))
     return tuple(changes)
 

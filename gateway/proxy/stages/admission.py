@@ -34,6 +34,12 @@ from gateway.proxy.limits import Rejection
 from gateway.proxy.money import nano_to_usd
 from gateway.proxy.pricing import PriceTable, price_for
 from gateway.proxy.pricing.model_price import worst_case_cost_nano
+from gateway.proxy.pricing.request_terms import (
+    STANDARD,
+    no_priority_price,
+    price_under,
+    request_terms,
+)
 from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.snapshot import BudgetEntry
 
@@ -69,12 +75,22 @@ class AdmissionStage:
         assert ctx.tenant is not None
         defaults = ctx.tenant.get("budget_defaults")
         requested = requested_max_output_tokens(ctx.payload, ctx.dialect)
+        terms = STANDARD
+        if ctx.operation == "chat":
+            # Fields that raise the provider's rate price every candidate, budget or not:
+            # the settlement (the request's recorded cost) uses the same price.
+            terms = request_terms(ctx.payload, ctx.dialect, ctx.candidates)
         offers: list[Candidate] = []
         unpriced: list[str] = []
+        beyond_terms = 0  # candidates with no rate for the request's terms
         for deployment in ctx.candidates:
-            price = price_for(deployment, defaults, self.prices)
-            if price is None:
+            listed = price_for(deployment, defaults, self.prices)
+            if listed is None:
                 unpriced.append(f"{deployment['provider']}/{deployment['model']}")
+                continue
+            price = price_under(listed, terms, deployment["provider"])
+            if price is None:
+                beyond_terms += 1  # no rate for these terms: never sent at the standard one
                 continue
             if not budgeted:
                 # Nothing to reserve: the request goes as the client wrote it.
@@ -97,6 +113,8 @@ class AdmissionStage:
             offers.append(Candidate(deployment, price, output, worst, injected))
         if not offers:
             # Fail closed: a request whose cost cannot be known is never sent.
+            if beyond_terms:
+                raise no_priority_price()
             raise PriceUnknown(
                 f"No price is known for {', '.join(unpriced)}. Give the route's deployment a"
                 " price, or set the organization's default price.",

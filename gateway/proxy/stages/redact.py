@@ -138,22 +138,24 @@ class _Answer:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError as e:
             raise PiiScanFailed("The answer could not be read to scan it for PII.") from e
-        if isinstance(answer, dict):
-            redactor = self.redactor
-            changed = False
+        redactor = self.redactor
+        changed = False
 
-            def scan(text: str) -> str:
-                nonlocal changed
-                redacted = redactor.redact(text, "answer")
-                changed = changed or redacted != text
-                return redacted
+        def scan(text: str) -> str:
+            nonlocal changed
+            redacted = redactor.redact(text, "answer")
+            changed = changed or redacted != text
+            return redacted
 
-            if redactor.policy.ner_types or len(body) > OFF_LOOP_BYTES:
-                await asyncio.to_thread(redact_answer, answer, self.ctx.dialect, scan)
-            else:
-                redact_answer(answer, self.ctx.dialect, scan)
-            if changed:  # else the provider's bytes go back as they came
-                body = orjson.dumps(answer)
+        # Whatever its shape (an object, or an array, string or number no API sends),
+        # nothing of the answer goes back unscanned: redact_answer scans what it does
+        # not understand whole.
+        if redactor.policy.ner_types or len(body) > OFF_LOOP_BYTES:
+            answer = await asyncio.to_thread(redact_answer, answer, self.ctx.dialect, scan)
+        else:
+            answer = redact_answer(answer, self.ctx.dialect, scan)
+        if changed:  # else the provider's bytes go back as they came
+            body = orjson.dumps(answer)
         headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         start["headers"] = headers

@@ -1,0 +1,74 @@
+"""The PII stage never forwards an answer it did not scan, whatever its shape.
+
+An Anthropic deployment's answers go back to an Anthropic client byte for byte
+(native passthrough), so a provider (or anything posing as one at the
+deployment's api_base) decides their shape. The mock's `odd-shape` scenario
+answers with valid JSON in shapes the API never sends: a whole answer whose
+`content` is a bare string, a stream whose content events are bare JSON
+strings.
+"""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+import pytest
+
+from tests.proxy.conftest import Gateway
+from tests.proxy.test_pii_redaction import EMAIL, VALIDATORS, say, set_policy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _odd_claude(gateway: Gateway) -> None:
+    set_policy(gateway, entities=VALIDATORS)
+    gateway.route("claude", gateway.anthropic_deployment("claude-mock-odd-shape"))
+
+
+def _messages(gateway: Gateway, stream: bool) -> dict[str, object]:
+    return {
+        "model": "claude",
+        "max_tokens": 100,
+        "stream": stream,
+        "messages": [{"role": "user", "content": say(f"Write to {EMAIL} today.")}],
+    }
+
+
+def _headers(gateway: Gateway) -> dict[str, str]:
+    return {"x-api-key": gateway.key, "anthropic-version": "2023-06-01"}
+
+
+def test_it_masks_an_answer_whose_content_is_not_a_list_of_blocks(gateway: Gateway) -> None:
+    _odd_claude(gateway)
+    response = httpx.post(
+        f"{gateway.proxy_url}/v1/messages",
+        json=_messages(gateway, stream=False),
+        headers=_headers(gateway),
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert EMAIL not in response.text
+    assert response.json()["content"] == "Write to [EMAIL] today."
+    assert "EMAIL:mask:1:answer" in response.headers["x-selixes-redactions"].split(",")
+
+
+def test_it_ends_a_stream_whose_event_is_not_an_object_before_forwarding_it(
+    gateway: Gateway,
+) -> None:
+    _odd_claude(gateway)
+    with httpx.stream(
+        "POST",
+        f"{gateway.proxy_url}/v1/messages",
+        json=_messages(gateway, stream=True),
+        headers=_headers(gateway),
+        timeout=30,
+    ) as response:
+        assert response.status_code == 200
+        received = b"".join(response.iter_bytes())
+    assert EMAIL.encode() not in received
+    assert b"Write" not in received  # no piece of the unscanned content went out
+    last = received.strip().split(b"\n\n")[-1]
+    assert last.startswith(b"event: error\n")
+    error = orjson.loads(last.split(b"data: ", 1)[1])
+    assert error["type"] == "error"
+    assert "shape the PII scanner does not know" in error["error"]["message"]
