@@ -116,6 +116,16 @@ def test_it_settles_a_priority_request_at_the_priority_price(gateway: Gateway) -
     )
 
 
+@pytest.mark.parametrize("asked", [None, "auto"])
+def test_a_request_priced_at_the_standard_rate_is_sent_at_the_standard_tier(
+    gateway: Gateway, asked: str | None
+) -> None:
+    """An OpenAI project may default to priority: 'auto' would bill above the reservation."""
+    _openai_gpt_4o(gateway)
+    _chat(gateway, **({"service_tier": asked} if asked else {}))
+    assert gateway.recorded()["last"]["body"]["service_tier"] == "default"
+
+
 def test_it_refuses_priority_on_a_deployment_without_priority_rates(gateway: Gateway) -> None:
     response = httpx.post(
         f"{gateway.proxy_url}/v1/chat/completions",

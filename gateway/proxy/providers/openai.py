@@ -43,12 +43,17 @@ class Flavor:
     # Understands `max_completion_tokens` (OpenAI's name since the o1 models);
     # for the others it is renamed to the `max_tokens` they know.
     max_completion_tokens: bool = True
+    # OpenAI bills a request that names no tier (or "auto") at the tier its
+    # project defaults to, which may be priority: the reservation priced it at
+    # the standard rate (pricing.request_terms), so such a request is sent as
+    # "default", the standard tier. Asking for "priority" is priced as such.
+    pins_standard_tier: bool = False
 
 
 FLAVORS: dict[str, Flavor] = {
     f.name: f
     for f in (
-        Flavor("openai", "https://api.openai.com/v1"),
+        Flavor("openai", "https://api.openai.com/v1", pins_standard_tier=True),
         # No public endpoint: the deployment must name its api_base.
         Flavor("openai_compatible", None, max_completion_tokens=False),
         Flavor("mistral", "https://api.mistral.ai/v1", False, False),
@@ -101,6 +106,8 @@ class OpenAIAdapter:
         else:
             out.pop("stream", None)
             out.pop("stream_options", None)  # OpenAI refuses it on a non-streamed request
+        if self.flavor.pins_standard_tier and out.get("service_tier", "auto") == "auto":
+            out["service_tier"] = "default"
         if not self.flavor.max_completion_tokens and "max_completion_tokens" in out:
             limit = out.pop("max_completion_tokens")
             out.setdefault("max_tokens", limit)

@@ -29,7 +29,7 @@ KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 OPENAI = deployment("openai", "gpt-4o-2024-08-06")
 
 
-def test_it_sends_the_clients_body_with_only_the_model_replaced() -> None:
+def test_it_sends_the_clients_body_with_the_model_replaced_and_the_tier_pinned() -> None:
     body = {
         "model": "smart",
         "messages": [{"role": "user", "content": "Hi"}],
@@ -44,8 +44,23 @@ def test_it_sends_the_clients_body_with_only_the_model_replaced() -> None:
     assert request.url == "https://api.openai.com/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {KEY}"
     assert request.headers["content-type"] == "application/json"
-    assert body_of(request.body) == {**body, "model": "gpt-4o-2024-08-06"}
+    # No tier named: OpenAI would bill the project's default tier, which may be priority.
+    pinned = {**body, "model": "gpt-4o-2024-08-06", "service_tier": "default"}
+    assert body_of(request.body) == pinned
     assert body["model"] == "smart", "the caller's body is not mutated (failover reuses it)"
+
+
+@pytest.mark.parametrize("tier", ["default", "flex", "priority"])
+def test_a_tier_the_client_names_is_kept(tier: str) -> None:
+    body = {"model": "smart", "messages": [], "service_tier": tier}
+    request = adapter_for("openai").chat_request(body, OPENAI, KEY, stream=False)
+    assert body_of(request.body)["service_tier"] == tier
+
+
+def test_other_openai_compatible_servers_get_no_tier() -> None:
+    body = {"model": "smart", "messages": []}
+    request = adapter_for("groq").chat_request(body, OPENAI, KEY, stream=False)
+    assert "service_tier" not in body_of(request.body)
 
 
 def test_a_streamed_request_asks_for_usage_and_keeps_the_clients_stream_options() -> None:
