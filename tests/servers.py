@@ -41,4 +41,11 @@ def serving(command: list[str], port: int, env: dict[str, str], name: str) -> It
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Still a failure (a server must stop on SIGTERM), but not a stray
+            # process left running for the rest of the session.
+            process.kill()
+            process.wait()
+            raise

@@ -22,6 +22,8 @@ from gateway.proxy.redis_client import AsyncRedisClient, Command, send_batch
 from gateway.proxy.safe_errors import describe
 
 log = logging.getLogger(__name__)
+# The longest a shutdown waits for the emitter's last flush in its own task.
+CLOSE_WAIT_S = 5.0
 STREAM = "sel:usage"
 # Bounds memory if the drain stops for long; at ~300 bytes an event this is
 # ~300 MB. Approximate trimming (~) keeps XADD O(1).
@@ -150,6 +152,7 @@ class UsageEmitter:
         self._settlements: list[ScriptCall] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="usage-emitter")
@@ -162,7 +165,7 @@ class UsageEmitter:
             self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.FLUSH_INTERVAL_S)
             self._wake.clear()
@@ -196,8 +199,16 @@ class UsageEmitter:
                 log.error("settlement failed, left to the reaper: %s", describe(reply))
 
     async def close(self) -> None:
+        """Flush what is pending and stop; bounded, so a shutdown never hangs here.
+
+        The task is woken to finish its loop rather than cancelled: a cancel
+        could cut a flush short after its batch left the queue, and on Python
+        3.11 a cancel racing wait_for's timeout can be lost, leaving a task
+        that never ends (seen as a proxy that never exits on SIGTERM).
+        """
+        self._closing = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=CLOSE_WAIT_S)
+            self._task.cancel()  # a no-op once it has ended
         await self.flush()

@@ -41,6 +41,8 @@ from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
 from gateway.proxy.safe_errors import describe
 
 log = logging.getLogger(__name__)
+# The longest a shutdown waits for the sync task to stop, and again for its last sync.
+CLOSE_WAIT_S = 3.0
 # Windows are counted in this many buckets.
 BUCKETS = 6
 # A deployment's shared state is dropped after an hour without any process syncing it.
@@ -80,20 +82,27 @@ class HealthSync:
         self.book = book
         self.config = config
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="routing-health-sync")
 
     async def close(self) -> None:
+        """Stop the task and push the last deltas; bounded, so a shutdown never hangs here."""
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # A cancel that lands while a Redis read times out can come back as
+            # a TimeoutError (asyncio.timeout on Python 3.11), which _run logs
+            # and would loop on, so a plain await could wait forever (seen as
+            # a proxy that never exits on SIGTERM). _closing ends the loop;
+            # the wait is bounded all the same.
+            await asyncio.wait({self._task}, timeout=CLOSE_WAIT_S)
         with contextlib.suppress(Exception):
-            await self.sync_once()
+            await asyncio.wait_for(self.sync_once(), CLOSE_WAIT_S)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(self.config.sync_interval_s)
             try:
                 await self.sync_once()
