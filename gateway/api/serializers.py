@@ -17,7 +17,8 @@ from gateway.specs import DeploymentSpec, PriceSpec, RouteSpec, parse_price
 from tenants.api.serializers import IdField, StrictSerializer
 
 # What check_deployment and clean_api_key accept, for the schema (they run on the server too).
-PRINTABLE_PATTERN = r"^[^\x00-\x1f]+$"
+# A model name goes back in the x-selixes-model header: printable ASCII, no spaces.
+MODEL_NAME_PATTERN = r"^[!-~]+$"
 API_VERSION_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
 API_BASE_PATTERN = r"^https?://[^\x00-\x20]+$"
 API_KEY_PATTERN = r"^\s*[!-~]{8,}\s*$"
@@ -57,7 +58,12 @@ class DeploymentInSerializer(StrictSerializer):
     provider = serializers.ChoiceField(choices=PROVIDER_CHOICES)
     model = serializers.CharField(
         max_length=200,
-        validators=[RegexValidator(PRINTABLE_PATTERN)],
+        validators=[
+            RegexValidator(
+                MODEL_NAME_PATTERN,
+                "The provider's model name is printable ASCII without spaces.",
+            )
+        ],
         help_text="The provider's model name.",
     )
     api_base = serializers.CharField(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
@@ -19,8 +20,10 @@ from gateway.api.serializers import (
     RouteSerializer,
 )
 from gateway.models import ProviderKey, Route
+from gateway.specs import clean_alias
 from tenants.api.auth import OrgContext, role_may
 from tenants.api.schema import errors
+from tenants.errors import Invalid
 from tenants.roles import Area
 from tenants.scoping import for_org, get_for_org
 
@@ -60,6 +63,11 @@ def route_detail(request: Request, model: str) -> Response:
         fresh = _routes().get(id=route.id)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(RouteSerializer(fresh).data, status=code)
+    # An alias no route can have (a NUL reaches PostgreSQL as a 500) names nothing.
+    try:
+        clean_alias(model)
+    except Invalid:
+        raise Http404 from None
     route = get_for_org(_routes(), ctx.org, model=model)
     if request.method == "GET":
         return Response(RouteSerializer(route).data)

@@ -80,3 +80,13 @@ def test_a_server_error_outside_the_api_stays_an_html_page() -> None:
     response = handler(RequestFactory().get("/o/acme/"))
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("method", ["get", "delete"])
+@pytest.mark.parametrize("alias", ["a%00b", "a%0Ab", "..%2F"])
+def test_a_route_alias_no_route_can_have_is_a_json_404(
+    method: str, alias: str, alice_api: APIClient
+) -> None:
+    """A NUL in the alias reached PostgreSQL, which refused it with a 500."""
+    response = getattr(alice_api, method)(f"/api/v1/routes/{alias}/")
+    json_error(response, 404)

@@ -110,6 +110,9 @@ def test_the_schema_carries_the_bounds_the_api_checks(schema: dict[str, Any]) ->
     assert parameters["from"]["format"] == "date-time"
     route = components["RouteInRequest"]["properties"]
     assert (route["deployments"]["minItems"], route["deployments"]["maxItems"]) == (1, 16)
+    # Printable ASCII without spaces, as check_deployment refuses the rest (x-selixes-model).
+    deployment = components["DeploymentInRequest"]["properties"]
+    assert deployment["model"]["pattern"] == "^[!-~]+$"
     settings = components["PatchedBudgetSettingsPatchRequest"]["properties"]
     assert "UTC" in _resolve(schema, settings["timezone"]["allOf"][0])["enum"]
     budget = components["BudgetCreateRequest"]

@@ -106,7 +106,8 @@ class OpenAIAdapter:
         else:
             out.pop("stream", None)
             out.pop("stream_options", None)  # OpenAI refuses it on a non-streamed request
-        if self.flavor.pins_standard_tier and out.get("service_tier", "auto") == "auto":
+        # null too: OpenAI reads it as "auto".
+        if self.flavor.pins_standard_tier and out.get("service_tier") in (None, "auto"):
             out["service_tier"] = "default"
         if not self.flavor.max_completion_tokens and "max_completion_tokens" in out:
             limit = out.pop("max_completion_tokens")
