@@ -43,6 +43,11 @@ from typing import Any
 import orjson
 
 from gateway.proxy.errors import InvalidRequest
+from gateway.proxy.pii.answer_fields import (
+    ANTHROPIC_ANSWER_WORDS,
+    CHOICE_WORDS,
+    OPENAI_ANSWER_WORDS,
+)
 
 MAX_DEPTH = 64
 JSON = dict[str, Any]
@@ -114,6 +119,8 @@ _SCHEMA_STRUCTURE = frozenset(
         "cache_control",
     }
 )
+# Whose values are instances, not schemas: every string in them is scanned.
+_SCHEMA_LITERALS = frozenset({"examples", "example", "default", "const", "enum"})
 # Whose keys are the developer's property names and whose every value is a schema.
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
 
@@ -130,7 +137,10 @@ def _schema(value: Any, scan: Scan, depth: int) -> Any:
                 value[index] = _schema(item, scan, depth + 1)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if key in _SCHEMA_MAPS and isinstance(item, dict):
+            if key in _SCHEMA_LITERALS:
+                # Example and default values are data: their keys are not schema words.
+                value[key] = scan_values(item, scan, depth + 1)
+            elif key in _SCHEMA_MAPS and isinstance(item, dict):
                 # A property may be called "name" or "type": its schema is scanned all the same.
                 for name, schema in item.items():
                     item[name] = _schema(schema, scan, depth + 2)
@@ -252,11 +262,13 @@ def redact_answer(answer: Any, dialect: str, scan: Scan) -> Any:
             _structure(content, scan, 0)
         elif isinstance(content, (str, dict)):
             answer["content"] = scan_values(content, scan)
+        _scan_other_fields(answer, ANTHROPIC_ANSWER_WORDS, scan)
         return answer
     choices = answer.get("choices")
     if not isinstance(choices, list):
         if isinstance(choices, (str, dict)):
             answer["choices"] = scan_values(choices, scan)
+        _scan_other_fields(answer, OPENAI_ANSWER_WORDS, scan)
         return answer
     for index, choice in enumerate(choices):
         if not isinstance(choice, dict):
@@ -264,9 +276,17 @@ def redact_answer(answer: Any, dialect: str, scan: Scan) -> Any:
             continue
         if "logprobs" in choice:
             choice["logprobs"] = None  # token by token, the answer's text again
-        message = choice.get("message")
-        if isinstance(message, dict):
-            _structure(message, scan, 0)
-        elif message is not None:
-            choice["message"] = scan_values(message, scan)
+        for key, item in choice.items():
+            if key == "message" and isinstance(item, dict):
+                _structure(item, scan, 0)
+            elif key not in CHOICE_WORDS and isinstance(item, (str, dict, list)):
+                # A legacy `text`, a server's own field: text all the same.
+                choice[key] = scan_values(item, scan)
+    _scan_other_fields(answer, OPENAI_ANSWER_WORDS, scan)
     return answer
+
+
+def _scan_other_fields(answer: dict[str, Any], words: frozenset[str], scan: Scan) -> None:
+    for key, item in answer.items():
+        if key not in words and isinstance(item, (str, dict, list)):
+            answer[key] = scan_values(item, scan)

@@ -36,6 +36,16 @@ from typing import Any
 import orjson
 
 from gateway.proxy.errors import PiiScanFailed
+from gateway.proxy.pii.answer_fields import (
+    CHOICE_KEYS,
+    DELTA_KEYS,
+    DELTA_TEXT,
+    EMPTY,
+    UNSCANNED_BLOCKS,
+    known_keys_only,
+    scan_open,
+    unknown_shape,
+)
 from gateway.proxy.pii.redactor import Redactor
 from gateway.proxy.pii.spans import Finding
 
@@ -176,15 +186,11 @@ def _json(data: bytes) -> Any:
         raise PiiScanFailed("An event of the answer could not be read to scan it for PII.") from e
 
 
-def _unknown_shape() -> PiiScanFailed:
-    return PiiScanFailed("An event of the answer has a shape the PII scanner does not know.")
-
-
 def _object(data: bytes) -> dict[str, Any]:
     """Parse an event's data that must be a JSON object; any other shape is refused unscanned."""
     value = _json(data)
     if not isinstance(value, dict):
-        raise _unknown_shape()
+        raise unknown_shape()
     return value
 
 
@@ -225,6 +231,10 @@ class StreamRewriter:
     def _flush_all(self) -> bytes:
         raise NotImplementedError
 
+    def _scan(self, text: str) -> str:
+        """Scan a whole string that arrives in one piece (not a delta of a longer text)."""
+        return self.windows.redactor.redact(text, "answer")
+
 
 class OpenAIStreamRewriter(StreamRewriter):
     """`data: {chat.completion.chunk}` events; windows per (choice, content | tool call)."""
@@ -249,17 +259,18 @@ class OpenAIStreamRewriter(StreamRewriter):
             key: chunk[key] for key in ("id", "object", "created", "model") if key in chunk
         }
         if not isinstance(choices, list):
-            raise _unknown_shape()
+            raise unknown_shape()
         changed = False
         for choice in choices:
             if not isinstance(choice, dict):
-                raise _unknown_shape()
+                raise unknown_shape()
             changed = self._choice(choice) or changed
         if not changed:
             return event
         return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
     def _choice(self, choice: dict[str, Any]) -> bool:
+        known_keys_only(choice, CHOICE_KEYS)
         index = choice.get("index", 0)
         delta = choice.get("delta")
         changed = False
@@ -269,31 +280,39 @@ class OpenAIStreamRewriter(StreamRewriter):
         if delta is None:
             return changed
         if not isinstance(delta, dict):
-            raise _unknown_shape()
-        text = delta.get("content")
-        if isinstance(text, str) and text:
-            delta["content"] = self.windows.feed((index, "content"), text)
-            changed = True
-        for call in delta.get("tool_calls") or ():
-            function = call.get("function") if isinstance(call, dict) else None
+            raise unknown_shape()
+        known_keys_only(delta, DELTA_KEYS)
+        for field in DELTA_TEXT:
+            text = delta.get(field)
+            if isinstance(text, str) and text:
+                delta[field] = self.windows.feed((index, field), text)
+                changed = True
+        calls = delta.get("tool_calls")
+        if calls is not None and not isinstance(calls, list):
+            raise unknown_shape()
+        for call in calls or ():
+            if not isinstance(call, dict):
+                raise unknown_shape()
+            function = call.get("function")
             arguments = function.get("arguments") if isinstance(function, dict) else None
             if isinstance(arguments, str) and arguments:
                 assert function is not None
                 key = (index, "tool", call.get("index", 0))
                 function["arguments"] = self.windows.feed(key, arguments, json_escaped=True)
                 changed = True
+        legacy = delta.get("function_call")  # the tool call's form before tool_calls
+        if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
+            legacy["arguments"] = self.windows.feed(
+                (index, "function_call"), legacy["arguments"], json_escaped=True
+            )
+            changed = True
         if choice.get("finish_reason"):
             # The choice ends here: what its windows hold goes out in this chunk.
             for key in [k for k in self.windows.open if k[0] == index]:
                 rest = self.windows.flush(key)
-                if not rest:
-                    continue
-                changed = True
-                if key[1] == "content":
-                    delta["content"] = (delta.get("content") or "") + rest
-                else:
-                    calls = delta.setdefault("tool_calls", [])
-                    calls.append({"index": key[2], "function": {"arguments": rest}})
+                if rest:
+                    _append_rest(delta, key, rest)
+                    changed = True
         return changed
 
     def _flush_all(self) -> bytes:
@@ -302,17 +321,30 @@ class OpenAIStreamRewriter(StreamRewriter):
             rest = self.windows.flush(key)
             if not rest:
                 continue
-            delta: dict[str, Any] = (
-                {"content": rest}
-                if key[1] == "content"
-                else {"tool_calls": [{"index": key[2], "function": {"arguments": rest}}]}
-            )
+            delta: dict[str, Any] = {}
+            _append_rest(delta, key, rest)
             chunk = {
                 **self._template,
                 "choices": [{"index": key[0], "delta": delta, "finish_reason": None}],
             }
             out.append(b"data: " + orjson.dumps(chunk) + b"\n\n")
         return b"".join(out)
+
+
+def _append_rest(delta: dict[str, Any], key: tuple[Any, ...], rest: str) -> None:
+    """Add what a window still held to `delta`, in the field the window was fed from."""
+    field = key[1]
+    if field == "tool":
+        delta.setdefault("tool_calls", []).append(
+            {"index": key[2], "function": {"arguments": rest}}
+        )
+    elif field == "function_call":
+        legacy = delta.get("function_call")
+        if not isinstance(legacy, dict):
+            legacy = delta["function_call"] = {}
+        legacy["arguments"] = (legacy.get("arguments") or "") + rest
+    else:
+        delta[field] = (delta.get(field) or "") + rest
 
 
 def _anthropic_event(name: bytes, data: dict[str, Any]) -> bytes:
@@ -342,29 +374,44 @@ class AnthropicStreamRewriter(StreamRewriter):
         if kind == "content_block_start":
             block = body.get("content_block")
             if not isinstance(block, dict):
-                raise _unknown_shape()
-            if block.get("type") == "text" and block.get("text"):
+                raise unknown_shape()
+            block_type = block.get("type")
+            if block_type == "text":
+                if not block.get("text"):
+                    return event
                 self._kind[body.get("index")] = "text"
                 block["text"] = self.windows.feed(body.get("index"), block["text"])
                 return _anthropic_event(name or b"content_block_start", body)
-            return event
+            if block_type in UNSCANNED_BLOCKS:
+                return event
+            # A tool call's input given whole, a server tool's result...: scanned whole.
+            scan_open(block, self._scan)
+            return _anthropic_event(name or b"content_block_start", body)
         if kind == "content_block_stop":
             return self._flush(body.get("index")) + event
         if kind in ("message_delta", "message_stop", "error") or name == b"error":
             return self._flush_all() + event
-        return event
+        if kind == "message_start":
+            message = body.get("message")
+            if isinstance(message, dict) and message.get("content") in EMPTY:
+                return event  # as every stream starts: the content comes in blocks
+            scan_open(message, self._scan)
+            return _anthropic_event(name or b"message_start", body)
+        # An event type added since: whatever text it holds is scanned whole.
+        scan_open(body, self._scan)
+        return _anthropic_event(name or str(kind).encode(), body)
 
     def _delta(self, name: bytes, body: dict[str, Any], event: bytes) -> bytes:
         delta = body.get("delta")
         if not isinstance(delta, dict):
-            raise _unknown_shape()
+            raise unknown_shape()
         kind_of_delta = str(delta.get("type"))
         found = self._KINDS.get(kind_of_delta)
         if found is None:
             if kind_of_delta in _UNSCANNED_DELTAS:
                 return event
             # A delta this rewriter does not know may carry text: never forward it unscanned.
-            raise _unknown_shape()
+            raise unknown_shape()
         field, kind = found
         text = delta.get(field)
         if not isinstance(text, str) or not text:

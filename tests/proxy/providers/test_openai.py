@@ -242,6 +242,6 @@ def test_embeddings_are_sent_to_the_embeddings_path_and_come_back_under_the_alia
 
 def test_a_null_tier_is_pinned_too() -> None:
     """OpenAI reads null as 'auto', the project's default tier."""
-    body = {"model": "smart", "messages": [], "service_tier": None}
+    body: dict[str, object] = {"model": "smart", "messages": [], "service_tier": None}
     request = adapter_for("openai").chat_request(body, OPENAI, KEY, stream=False)
     assert body_of(request.body)["service_tier"] == "default"
