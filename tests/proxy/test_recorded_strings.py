@@ -20,6 +20,7 @@ from observability.models import RequestLog
 from tenants.models import Organization
 from tenants.snapshots import publish_snapshot
 from tests.conftest import Persona
+from tests.polling import eventually
 from tests.proxy.conftest import Gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,14 +28,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _logged(request_id: str, timeout_s: float = 10) -> RequestLog:
     """The request's log row, once the proxy's usage event has been drained."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def drained() -> RequestLog | None:
         drain_usage_stream()
-        row = RequestLog.objects.filter(request_id=request_id).first()
-        if row is not None:
-            return row
-        assert time.monotonic() < deadline, f"request {request_id} never reached the log"
-        time.sleep(0.05)
+        return RequestLog.objects.filter(request_id=request_id).first()
+
+    return eventually(drained, timeout_s, f"request {request_id} reaching the log")
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,9 @@ stream. Nothing leaves unscanned because its shape was new.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from gateway.proxy.errors import PiiScanFailed
-
-MAX_DEPTH = 64
 
 # Content blocks that pass as they are: thinking the provider signs or encrypts
 # (a changed one breaks the client's next turn; the model saw only the redacted prompt).
@@ -55,20 +52,3 @@ def known_keys_only(value: dict[str, Any], known: frozenset[str]) -> None:
     for key, item in value.items():
         if key not in known and item not in EMPTY:
             raise unknown_shape()
-
-
-def scan_open(value: Any, scan: Callable[[str], str], depth: int = 0) -> Any:
-    """Scan every string in a JSON value but those under opaque keys; return it."""
-    if depth > MAX_DEPTH:
-        raise unknown_shape()
-    if isinstance(value, str):
-        return scan(value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key not in OPAQUE_KEYS and isinstance(item, (str, dict, list)):
-                value[key] = scan_open(item, scan, depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, (str, dict, list)):
-                value[index] = scan_open(item, scan, depth + 1)
-    return value

@@ -86,21 +86,21 @@ def _too_deep() -> InvalidRequest:
     )
 
 
-def scan_values(value: Any, scan: Scan, depth: int = 0) -> Any:
-    """Return a JSON value with every string in it scanned (keys kept)."""
+def scan_values(value: Any, scan: Scan, depth: int = 0, skip: frozenset[str] = frozenset()) -> Any:
+    """Return a JSON value with every string in it scanned (keys kept), but under `skip` keys."""
     if depth > MAX_DEPTH:
         raise _too_deep()
     if isinstance(value, str):
         return scan(value)
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(item, (str, dict, list)):
-                value[key] = scan_values(item, scan, depth + 1)
+            if key not in skip and isinstance(item, (str, dict, list)):
+                value[key] = scan_values(item, scan, depth + 1, skip)
         return value
     if isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, (str, dict, list)):
-                value[index] = scan_values(item, scan, depth + 1)
+                value[index] = scan_values(item, scan, depth + 1, skip)
     return value
 
 

@@ -41,11 +41,12 @@ from gateway.proxy.pii.answer_fields import (
     DELTA_KEYS,
     DELTA_TEXT,
     EMPTY,
+    OPAQUE_KEYS,
     UNSCANNED_BLOCKS,
     known_keys_only,
-    scan_open,
     unknown_shape,
 )
+from gateway.proxy.pii.content import scan_values
 from gateway.proxy.pii.redactor import Redactor
 from gateway.proxy.pii.spans import Finding
 
@@ -385,7 +386,7 @@ class AnthropicStreamRewriter(StreamRewriter):
             if block_type in UNSCANNED_BLOCKS:
                 return event
             # A tool call's input given whole, a server tool's result...: scanned whole.
-            scan_open(block, self._scan)
+            scan_values(block, self._scan, skip=OPAQUE_KEYS)
             return _anthropic_event(name or b"content_block_start", body)
         if kind == "content_block_stop":
             return self._flush(body.get("index")) + event
@@ -395,10 +396,10 @@ class AnthropicStreamRewriter(StreamRewriter):
             message = body.get("message")
             if isinstance(message, dict) and message.get("content") in EMPTY:
                 return event  # as every stream starts: the content comes in blocks
-            scan_open(message, self._scan)
+            scan_values(message, self._scan, skip=OPAQUE_KEYS)
             return _anthropic_event(name or b"message_start", body)
         # An event type added since: whatever text it holds is scanned whole.
-        scan_open(body, self._scan)
+        scan_values(body, self._scan, skip=OPAQUE_KEYS)
         return _anthropic_event(name or str(kind).encode(), body)
 
     def _delta(self, name: bytes, body: dict[str, Any], event: bytes) -> bytes:
