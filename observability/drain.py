@@ -29,14 +29,14 @@ import orjson
 import redis
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
-from budgets.ledger import settled_entry
-from budgets.models import LedgerEntry
 from config.redis import RedisClient, get_redis
+from gateway.budgets.ledger import settled_entry
+from gateway.budgets.models import LedgerEntry
 from gateway.models import Strategy
+from gateway.pii_policy.models import Action
 from gateway.proxy.usage import STREAM, UsageEvent
 from observability.dead_letters import MALFORMED, DeadLetter, set_aside
 from observability.models import RequestLog
-from pii_policy.models import Action
 
 log = logging.getLogger(__name__)
 GROUP = "request-log"

@@ -11,8 +11,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.text import slugify
 
-from budgets.actions import delete_budgets_of_key
-from budgets.specs import RateLimits, check_rate_limits
+from gateway.budgets.actions import delete_budgets_of_key
+from gateway.budgets.specs import RateLimits, check_rate_limits
 from gateway.proxy import credentials
 from tenants import audit
 from tenants.audit import Actor
@@ -99,7 +99,7 @@ def create_project(
         org=org, name=name, team=team, rpm_limit=limits.rpm_limit, tpm_limit=limits.tpm_limit
     )
     audit.record(org, actor, "project.created", project)
-    # Projects and their rate limits are in the snapshot (budgets.snapshot_parts).
+    # Projects and their rate limits are in the snapshot (gateway.budgets.snapshot_parts).
     bump_and_publish(org)
     return project
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import template
 
-from budgets.status import Counters
+from gateway.budgets.status import Counters
 from gateway.proxy.money import nano_to_usd
 
 register = template.Library()

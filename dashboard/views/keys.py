@@ -9,11 +9,11 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from budgets import actions as limit_actions
 from dashboard.budget_forms import RateLimitsForm, limits_of
 from dashboard.decorators import org_view, request_user
 from dashboard.forms import ApiKeyForm, add_action_error
 from dashboard.views.common import form_status, render_org
+from gateway.budgets import actions as limit_actions
 from tenants import actions
 from tenants.audit import Actor
 from tenants.errors import ActionError

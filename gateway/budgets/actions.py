@@ -12,9 +12,9 @@ import uuid
 from django.db import IntegrityError, transaction
 from django.http import Http404
 
-from budgets.ledger import rebuild_counters
-from budgets.models import Budget, Scope
-from budgets.specs import (
+from gateway.budgets.ledger import rebuild_counters
+from gateway.budgets.models import Budget, Scope
+from gateway.budgets.specs import (
     BudgetSettingsSpec,
     BudgetSpec,
     RateLimits,

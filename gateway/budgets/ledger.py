@@ -7,7 +7,7 @@
   at its estimate, in Redis and in the ledger.
 - reconcile: compare every current counter with the ledger; report drift.
 
-They run in the Celery worker (budgets.tasks); the scripts are the proxy's
+They run in the Celery worker (gateway.budgets.tasks); the scripts are the proxy's
 (gateway/proxy/lua), run here with the synchronous client.
 """
 
@@ -24,8 +24,8 @@ import redis
 from django.db.models import Sum
 from django.utils import timezone
 
-from budgets.models import Budget, LedgerEntry, LedgerKind, Period
 from config.redis import get_redis
+from gateway.budgets.models import Budget, LedgerEntry, LedgerKind, Period
 from gateway.proxy.budget import layout
 from gateway.proxy.budget.windows import window_for
 from gateway.proxy.lua_scripts import load_script

@@ -59,7 +59,7 @@ class Budget(models.Model):
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="budgets")
     scope = models.CharField(max_length=16, choices=Scope.choices)
     # Not a foreign key: it names a team, project, user or key by scope, as the
-    # snapshot does. budgets.actions checks it belongs to the org.
+    # snapshot does. gateway.budgets.actions checks it belongs to the org.
     scope_id = models.UUIDField()
     limit_nano = models.BigIntegerField()
     period = models.CharField(max_length=16, choices=Period.choices)

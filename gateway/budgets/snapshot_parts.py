@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from budgets.models import Budget
+from gateway.budgets.models import Budget
+from gateway.pii_policy.snapshot_parts import build_project_policies
 from gateway.proxy.snapshot import BudgetDefaults, BudgetEntry, PriceEntry, ProjectEntry
-from pii_policy.snapshot_parts import build_project_policies
 from tenants.models import Organization, Project
 
 

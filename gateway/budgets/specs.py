@@ -2,7 +2,7 @@
 
 The API's serializers and the dashboard's forms turn input into these specs
 (parsing strings with parse_limit and gateway.specs.parse_price);
-budgets.actions checks them here again before anything is written, so a rule
+gateway.budgets.actions checks them here again before anything is written, so a rule
 is kept once whatever the door.
 """
 
@@ -14,8 +14,8 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from budgets.models import LIMIT_MAX_NANO, LIMIT_MAX_USD, OnExhausted, Period, Scope
 from gateway import models as gateway_models
+from gateway.budgets.models import LIMIT_MAX_NANO, LIMIT_MAX_USD, OnExhausted, Period, Scope
 from gateway.proxy.money import parse_usd, usd_to_nano
 from gateway.specs import PriceSpec
 from tenants.errors import Invalid

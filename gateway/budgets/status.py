@@ -17,8 +17,8 @@ from datetime import datetime
 import redis
 from django.utils import timezone
 
-from budgets.models import Budget, Period, Scope
 from config.redis import get_redis
+from gateway.budgets.models import Budget, Period, Scope
 from gateway.proxy.budget.windows import Window, counter_key, window_for
 from gateway.proxy.money import MICRO_PER_USD, NANO_PER_USD
 from tenants.models import ApiKey, Organization, Project, Team, User

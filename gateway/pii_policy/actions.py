@@ -11,9 +11,9 @@ import uuid
 
 from django.db import transaction
 
-from pii_policy.models import PiiPolicy
-from pii_policy.sealing import ensure_secret
-from pii_policy.specs import PolicySpec, check_policy
+from gateway.pii_policy.models import PiiPolicy
+from gateway.pii_policy.sealing import ensure_secret
+from gateway.pii_policy.specs import PolicySpec, check_policy
 from tenants import audit
 from tenants.audit import Actor
 from tenants.models import Organization, Project

@@ -2,5 +2,8 @@ from django.apps import AppConfig
 
 
 class PiiPolicyConfig(AppConfig):
-    name = "pii_policy"
+    name = "gateway.pii_policy"
+    # The label the app had at the top level: its migrations, tables and
+    # content types are named after it, so none of them changes with the move.
+    label = "pii_policy"
     verbose_name = "PII policy"

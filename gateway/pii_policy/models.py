@@ -2,7 +2,7 @@
 
 A policy is stored as the proxy reads it (gateway.proxy.snapshot.PiiPolicyEntry):
 entities as {TYPE: action}, custom patterns as [{name, regex, action}];
-pii_policy.specs checks both before anything is written.
+gateway.pii_policy.specs checks both before anything is written.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.pii_policy.models import PiiPolicy, PiiSecret
+from gateway.pii_policy.specs import PolicySpec
 from gateway.proxy.snapshot import PiiPolicyEntry, Snapshot
-from pii_policy.models import PiiPolicy, PiiSecret
-from pii_policy.specs import PolicySpec
 from tenants.models import Organization
 
 

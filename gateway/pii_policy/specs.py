@@ -1,7 +1,7 @@
 """What a PII policy should be, and the checks every door (API, dashboard) shares.
 
 The API's serializer and the dashboard's form turn input into a PolicySpec;
-pii_policy.actions checks it here again before anything is written. A
+gateway.pii_policy.actions checks it here again before anything is written. A
 refused policy names the field at fault in the documented error shape
 (`entities.FOO`, `custom_patterns.2.regex`).
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
+from gateway.pii_policy.models import Action, PiiPolicy
 from gateway.proxy.pii import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
 from gateway.proxy.snapshot import PiiPatternEntry, PiiPolicyEntry
-from pii_policy.models import Action, PiiPolicy
 from tenants.errors import Invalid
 
 # Every type the proxy knows: validator detectors and NER.

@@ -10,8 +10,8 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from budgets import actions as limit_actions
-from budgets.specs import RateLimits
+from gateway.budgets import actions as limit_actions
+from gateway.budgets.specs import RateLimits
 from tenants import actions
 from tenants.api.auth import OrgContext, role_may
 from tenants.api.schema import errors

@@ -160,8 +160,8 @@ def _manage(*args: str) -> str:
 # and the key has RPM and TPM limits; all far above what a bench run spends,
 # so every request takes its limits, reserves in three counters and settles.
 POLICY = """
-from budgets import actions
-from budgets.specs import BudgetSpec, RateLimits
+from gateway.budgets import actions
+from gateway.budgets.specs import BudgetSpec, RateLimits
 from tenants.audit import Actor
 from tenants.errors import Conflict
 from tenants.models import ApiKey
@@ -179,8 +179,8 @@ actions.set_key_rate_limits(key, RateLimits(10**6, 10**9), actor)
 
 # Run in `manage.py shell`: the validator entities masked for the PII key's org.
 PII_POLICY = """
-from pii_policy.actions import set_org_policy
-from pii_policy.specs import PolicySpec
+from gateway.pii_policy.actions import set_org_policy
+from gateway.pii_policy.specs import PolicySpec
 from tenants.audit import Actor
 from tenants.models import ApiKey
 key = ApiKey.objects.select_related("org").get(prefix="{prefix}")

@@ -10,7 +10,7 @@ import redis
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from budgets.models import Budget
+from gateway.budgets.models import Budget
 from gateway.proxy.budget.windows import counter_key, window_for
 from gateway.proxy.snapshot import snapshot_key
 from tenants.models import Organization

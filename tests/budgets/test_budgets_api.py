@@ -10,8 +10,8 @@ import redis
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from budgets.models import Budget
 from config.redis import get_redis
+from gateway.budgets.models import Budget
 from gateway.proxy.budget.windows import window_for
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent, Organization, Team

@@ -8,9 +8,9 @@ import pytest
 import redis
 from django.test import Client
 
-from budgets import actions as budget_actions
-from budgets.models import Budget
-from budgets.specs import BudgetSpec
+from gateway.budgets import actions as budget_actions
+from gateway.budgets.models import Budget
+from gateway.budgets.specs import BudgetSpec
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent, Organization, Project
 from tests.budgets.conftest import set_counters

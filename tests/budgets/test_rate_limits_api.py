@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from budgets.specs import RateLimits
+from gateway.budgets.specs import RateLimits
 from tenants import actions
 from tenants.errors import Invalid
 from tenants.models import ApiKey, AuditEvent, Project

@@ -7,9 +7,9 @@ import redis
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from budgets import actions as budget_actions
-from budgets.models import Budget
-from budgets.specs import BudgetSpec
+from gateway.budgets import actions as budget_actions
+from gateway.budgets.models import Budget
+from gateway.budgets.specs import BudgetSpec
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent
 from tests.budgets.conftest import a_budget, post_budget, stored_snapshot

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from rest_framework.test import APIClient
 
-from pii_policy.models import PiiPolicy, PiiSecret
+from gateway.pii_policy.models import PiiPolicy, PiiSecret
 from tenants.models import AuditEvent
 from tests.conftest import Persona, logged_in
 from tests.pii_policy.conftest import ORG_URL, a_policy, error_of, project_url, put

@@ -7,9 +7,9 @@ import re
 import pytest
 from django.test import Client
 
-from pii_policy import actions
-from pii_policy.models import PiiPolicy
-from pii_policy.specs import KNOWN_TYPES, PatternSpec, PolicySpec
+from gateway.pii_policy import actions
+from gateway.pii_policy.models import PiiPolicy
+from gateway.pii_policy.specs import KNOWN_TYPES, PatternSpec, PolicySpec
 from tenants.models import AuditEvent
 from tests.conftest import Persona, logged_in
 from tests.dashboard.support import submit, text

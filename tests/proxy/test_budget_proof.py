@@ -17,8 +17,8 @@ import httpx
 import psutil
 import pytest
 
-from budgets.ledger import reap_expired
-from budgets.models import LedgerEntry, LedgerKind
+from gateway.budgets.ledger import reap_expired
+from gateway.budgets.models import LedgerEntry, LedgerKind
 from gateway.proxy.budget import layout
 from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream

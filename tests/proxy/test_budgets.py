@@ -18,8 +18,8 @@ import openai
 import pytest
 from django.core.management import CommandError, call_command
 
-from budgets.ledger import rebuild_lost_counters, reconcile
-from budgets.models import LedgerEntry
+from gateway.budgets.ledger import rebuild_lost_counters, reconcile
+from gateway.budgets.models import LedgerEntry
 from gateway.proxy.budget import layout
 from observability.drain import drain_usage_stream
 from tenants.snapshots import publish_snapshot

@@ -27,10 +27,10 @@ import pytest
 from django.db import connection
 from redis.cluster import RedisCluster
 
-from budgets.ledger import reap_expired, rebuild_lost_counters, reconcile
-from budgets.models import LedgerEntry
 from config.redis import get_redis
 from dashboard.ratelimit import count_attempt, counter_key
+from gateway.budgets.ledger import reap_expired, rebuild_lost_counters, reconcile
+from gateway.budgets.models import LedgerEntry
 from gateway.proxy.budget import layout
 from infra.redis_cluster import LocalRedisCluster
 from infra.run import uvicorn_command

@@ -7,10 +7,10 @@ from typing import Any, ClassVar, TypedDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from budgets.models import OnExhausted, Period, Scope
-from budgets.specs import BudgetSpec, parse_limit, timezone_names
-from budgets.status import BudgetStatus
 from gateway.api.serializers import PriceOutSerializer, PriceSerializer
+from gateway.budgets.models import OnExhausted, Period, Scope
+from gateway.budgets.specs import BudgetSpec, parse_limit, timezone_names
+from gateway.budgets.status import BudgetStatus
 from gateway.proxy.money import nano_to_usd
 from tenants.api.serializers import IdField, StrictSerializer
 from tenants.models import MAX_OUTPUT_TOKENS_MAX, Organization

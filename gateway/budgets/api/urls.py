@@ -1,6 +1,6 @@
 from django.urls import path
 
-from budgets.api import views
+from gateway.budgets.api import views
 
 urlpatterns = [
     path("budgets/", views.budgets, name="api-budgets"),

@@ -11,8 +11,8 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from budgets import actions
-from budgets.api.serializers import (
+from gateway.budgets import actions
+from gateway.budgets.api.serializers import (
     BudgetCreateSerializer,
     BudgetSerializer,
     BudgetSettingsPatchSerializer,
@@ -20,9 +20,9 @@ from budgets.api.serializers import (
     budget_out,
     settings_out,
 )
-from budgets.models import Budget
-from budgets.specs import BudgetSettingsSpec
-from budgets.status import budget_statuses
+from gateway.budgets.models import Budget
+from gateway.budgets.specs import BudgetSettingsSpec
+from gateway.budgets.status import budget_statuses
 from gateway.specs import PriceSpec
 from tenants.api.auth import OrgContext, role_may
 from tenants.api.schema import errors

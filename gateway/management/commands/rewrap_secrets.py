@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gateway.pii_policy.rewrap import rewrap_pii_secrets
 from gateway.rewrap import BATCH_SIZE, rewrap_provider_keys
-from pii_policy.rewrap import rewrap_pii_secrets
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from pii_policy.specs import (
+from gateway.pii_policy.specs import (
     ACTIONS,
     KNOWN_TYPES,
     MAX_PATTERNS,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pii_policy.api import views
+from gateway.pii_policy.api import views
 
 urlpatterns = [
     path("pii-policy/", views.org_policy, name="api-pii-policy"),

@@ -10,10 +10,10 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from pii_policy import actions
-from pii_policy.api.serializers import PiiPolicyInSerializer, PiiPolicySerializer
-from pii_policy.models import PiiPolicy
-from pii_policy.specs import PolicySpec
+from gateway.pii_policy import actions
+from gateway.pii_policy.api.serializers import PiiPolicyInSerializer, PiiPolicySerializer
+from gateway.pii_policy.models import PiiPolicy
+from gateway.pii_policy.specs import PolicySpec
 from tenants.api.auth import OrgContext, role_may
 from tenants.models import Project
 from tenants.roles import Area

@@ -1,6 +1,6 @@
 """manage.py budget_reconcile: compare Redis budget counters with the ledger, print the drift.
 
-The worker runs the same comparison every ten minutes (budgets.tasks) and
+The worker runs the same comparison every ten minutes (gateway.budgets.tasks) and
 logs it; this is for an operator who wants the answer now. Exit status 1
 when any counter drifted.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.ledger import reconcile
+from gateway.budgets.ledger import reconcile
 
 
 class Command(BaseCommand):
