@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.models import Deployment, ProviderKey, Route
-from gateway.proxy.snapshot import DeploymentEntry, PriceEntry, ProviderKeyEntry, RouteEntry
+from gateway.shared.snapshot import DeploymentEntry, PriceEntry, ProviderKeyEntry, RouteEntry
 from tenants.models import Organization
 
 

@@ -34,7 +34,7 @@ from gateway.budgets.ledger import settled_entry
 from gateway.budgets.models import LedgerEntry
 from gateway.models import Strategy
 from gateway.pii_policy.models import Action
-from gateway.proxy.usage import STREAM, UsageEvent
+from gateway.shared.usage_event import STREAM, UsageEvent
 from observability.dead_letters import MALFORMED, DeadLetter, set_aside
 from observability.models import RequestLog
 

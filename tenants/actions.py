@@ -13,7 +13,7 @@ from django.utils.text import slugify
 
 from gateway.budgets.actions import delete_budgets_of_key
 from gateway.budgets.specs import RateLimits, check_rate_limits
-from gateway.proxy import credentials
+from gateway.shared import credentials
 from tenants import audit
 from tenants.audit import Actor
 from tenants.errors import Conflict, Invalid

@@ -15,8 +15,8 @@ from django.db.models import F
 from config.redis import get_redis
 from gateway.budgets.snapshot_parts import build_budget_defaults, build_budgets, build_projects
 from gateway.pii_policy.snapshot_parts import add_pii
-from gateway.proxy.safe_errors import describe
-from gateway.proxy.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
+from gateway.shared.safe_errors import describe
+from gateway.shared.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
 from gateway.snapshot_parts import build_provider_keys, build_routes
 from tenants.models import ApiKey, Organization
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import template
 
 from gateway.budgets.status import Counters
-from gateway.proxy.money import nano_to_usd
+from gateway.shared.money import nano_to_usd
 
 register = template.Library()
 

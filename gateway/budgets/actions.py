@@ -22,7 +22,7 @@ from gateway.budgets.specs import (
     check_rate_limits,
     check_settings,
 )
-from gateway.proxy.money import nano_to_usd
+from gateway.shared.money import nano_to_usd
 from tenants import audit
 from tenants.audit import Actor
 from tenants.errors import Conflict, Invalid

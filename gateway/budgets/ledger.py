@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from config.redis import get_redis
 from gateway.budgets.models import Budget, LedgerEntry, LedgerKind, Period
-from gateway.proxy.budget import layout
-from gateway.proxy.budget.windows import window_for
 from gateway.proxy.lua_scripts import load_script
-from gateway.proxy.usage import UsageEvent
+from gateway.shared import budget_layout as layout
+from gateway.shared.budget_windows import window_for
+from gateway.shared.usage_event import UsageEvent
 from tenants.models import Organization
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Budgets (what a scope may spend per period) and the ledger of what requests did spend.
 
-Amounts are integer nano-USD (gateway.proxy.money): the proxy adds them in
+Amounts are integer nano-USD (gateway.shared.money): the proxy adds them in
 Lua, where only integers up to 2^53 are exact; USD decimal strings exist only
 at the edges (API, dashboard).
 """
@@ -15,7 +15,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
 
-from gateway.proxy.money import usd_to_nano
+from gateway.shared.money import usd_to_nano
 from tenants.models import Organization, User
 
 # No budget above a million USD: far below what Lua adds exactly (9e15 nano-USD),
@@ -35,7 +35,7 @@ class Scope(models.TextChoices):
 
 
 class Period(models.TextChoices):
-    """gateway.proxy.budget.windows.PERIODS: when a budget's counter starts again."""
+    """gateway.shared.budget_windows.PERIODS: when a budget's counter starts again."""
 
     REQUEST = "request", "Per request"
     DAY = "day", "Per day"
@@ -111,7 +111,7 @@ class LedgerEntry(models.Model):
     request_id = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=LedgerKind.choices)
     cost_nano = models.BigIntegerField()
-    # "<budget_id>:<window_id>" of every counter charged (gateway.proxy.budget.windows).
+    # "<budget_id>:<window_id>" of every counter charged (gateway.shared.budget_windows).
     windows = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     occurred_at = models.DateTimeField()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.budgets.models import Budget
 from gateway.pii_policy.snapshot_parts import build_project_policies
-from gateway.proxy.snapshot import BudgetDefaults, BudgetEntry, PriceEntry, ProjectEntry
+from gateway.shared.snapshot import BudgetDefaults, BudgetEntry, PriceEntry, ProjectEntry
 from tenants.models import Organization, Project
 
 

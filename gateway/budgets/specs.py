@@ -16,7 +16,7 @@ from zoneinfo import available_timezones
 
 from gateway import models as gateway_models
 from gateway.budgets.models import LIMIT_MAX_NANO, LIMIT_MAX_USD, OnExhausted, Period, Scope
-from gateway.proxy.money import parse_usd, usd_to_nano
+from gateway.shared.money import parse_usd, usd_to_nano
 from gateway.specs import PriceSpec
 from tenants.errors import Invalid
 from tenants.models import MAX_OUTPUT_TOKENS_MAX, RPM_LIMIT_MAX, TPM_LIMIT_MAX, Organization

@@ -1,6 +1,6 @@
 """Budgets as people see them: the scope's name, the current window and its live counters.
 
-The counters live in Redis (gateway.proxy.budget.windows.counter_key), where
+The counters live in Redis (gateway.shared.budget_windows.counter_key), where
 the proxy reserves and settles; this reads them once per listing, in one
 pipelined round trip.
 """
@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from config.redis import get_redis
 from gateway.budgets.models import Budget, Period, Scope
-from gateway.proxy.budget.windows import Window, counter_key, window_for
-from gateway.proxy.money import MICRO_PER_USD, NANO_PER_USD
+from gateway.shared.budget_windows import Window, counter_key, window_for
+from gateway.shared.money import MICRO_PER_USD, NANO_PER_USD
 from tenants.models import ApiKey, Organization, Project, Team, User
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """PII policies (the org's, and a project's override) and the org's pseudonymization key.
 
-A policy is stored as the proxy reads it (gateway.proxy.snapshot.PiiPolicyEntry):
+A policy is stored as the proxy reads it (gateway.shared.snapshot.PiiPolicyEntry):
 entities as {TYPE: action}, custom patterns as [{name, regex, action}];
 gateway.pii_policy.specs checks both before anything is written.
 """

@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 
 from gateway.pii_policy.models import PiiSecret
 from gateway.pii_policy.sealing import open_secret, seal_secret
-from gateway.proxy.crypto import MasterKeys
 from gateway.rewrap import BATCH_SIZE, RewrapResult, rewrap_rows, sealed_by
+from gateway.shared.crypto import MasterKeys
 
 
 def rewrap_pii_secrets(batch_size: int = BATCH_SIZE) -> RewrapResult:

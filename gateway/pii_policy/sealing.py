@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 from gateway.pii_policy.models import PiiSecret
-from gateway.proxy.crypto import MasterKeys, pii_secret_context
 from gateway.sealing import master_keys
+from gateway.shared.crypto import MasterKeys, pii_secret_context
 from tenants.models import Organization
 
 SECRET_BYTES = 32

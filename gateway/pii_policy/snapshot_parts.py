@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.pii_policy.models import PiiPolicy, PiiSecret
 from gateway.pii_policy.specs import PolicySpec
-from gateway.proxy.snapshot import PiiPolicyEntry, Snapshot
+from gateway.shared.snapshot import PiiPolicyEntry, Snapshot
 from tenants.models import Organization
 
 

@@ -17,7 +17,7 @@ import re2  # type: ignore[import-untyped]  # google-re2 ships no type informati
 from gateway.pii_policy.models import Action, PiiPolicy
 from gateway.proxy.pii import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
-from gateway.proxy.snapshot import PiiPatternEntry, PiiPolicyEntry
+from gateway.shared.snapshot import PiiPatternEntry, PiiPolicyEntry
 from tenants.errors import Invalid
 
 # Every type the proxy knows: validator detectors and NER.

@@ -1,6 +1,6 @@
 """Where the budget engine keeps things in Redis; every key of an org shares the tag {org_id}.
 
-  sel:{<org>}:budget:<budget id>:<window id>   hash {spent, reserved}: a counter (windows.py)
+  sel:{<org>}:budget:<budget id>:<window id>   hash {spent, reserved}: a counter (budget_windows.py)
   sel:{<org>}:budget:ready                     marker: the counters are trustworthy; gone
                                                after a flush, until rebuilt from the ledger
   sel:{<org>}:resv                             hash: request id -> reservation (budget_counters.lua)
@@ -14,7 +14,7 @@ counter evicted while the marker stays would read as zero spent.
 
 from __future__ import annotations
 
-from gateway.proxy.budget.windows import counter_key
+from gateway.shared.budget_windows import counter_key
 
 
 def label(budget_id: str, window_id: str) -> str:

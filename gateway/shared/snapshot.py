@@ -57,13 +57,13 @@ class ProjectEntry(TypedDict):
 
 
 class BudgetEntry(TypedDict):
-    """One budget (CONTRACT.md section 4); amounts are integer nano-USD (gateway.proxy.money)."""
+    """One budget (CONTRACT.md section 4); amounts are integer nano-USD (gateway.shared.money)."""
 
     id: str
     scope: str  # org | team | project | user | key
     scope_id: str  # the org's, team's, project's, user's or key's id
     limit_nano: int
-    period: str  # request | day | month | total (gateway.proxy.budget.windows)
+    period: str  # request | day | month | total (gateway.shared.budget_windows)
     on_exhausted: str  # block | fallback
 
 

@@ -31,7 +31,7 @@ import httpx
 import orjson
 import psutil
 
-from gateway.proxy import credentials
+from gateway.shared import credentials
 from infra import devenv
 from infra.run import uvicorn_command
 from tests.benchmarks import pii_detect, routing

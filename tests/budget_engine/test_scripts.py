@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.proxy.budget import engine, layout
+from gateway.proxy.budget import engine
 from gateway.proxy.budget.engine import Admitted, Candidate, Exhausted, Hold, NotReady
 from gateway.proxy.budget.plan import budget_plan
 from gateway.proxy.limits import Rejection, limit_plan
@@ -18,7 +18,8 @@ from gateway.proxy.lua_scripts import LuaScript, run_script
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.providers.base import Usage
 from gateway.proxy.redis_client import AsyncRedisClient
-from gateway.proxy.snapshot import BudgetEntry, DeploymentEntry, KeyEntry, Snapshot
+from gateway.shared import budget_layout as layout
+from gateway.shared.snapshot import BudgetEntry, DeploymentEntry, KeyEntry, Snapshot
 
 ORG = "org-1"
 # Real time: counters expire after their window, and Redis expires by its own clock.

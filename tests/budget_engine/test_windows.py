@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.proxy.budget.windows import window_for
+from gateway.shared.budget_windows import window_for
 
 # Santiago changes its clocks at midnight; Lord Howe by half an hour; Apia skipped a day.
 ZONES = st.sampled_from(

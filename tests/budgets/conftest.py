@@ -11,8 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gateway.budgets.models import Budget
-from gateway.proxy.budget.windows import counter_key, window_for
-from gateway.proxy.snapshot import snapshot_key
+from gateway.shared.budget_windows import counter_key, window_for
+from gateway.shared.snapshot import snapshot_key
 from tenants.models import Organization
 from tests.conftest import Persona
 

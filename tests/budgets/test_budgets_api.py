@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from config.redis import get_redis
 from gateway.budgets.models import Budget
-from gateway.proxy.budget.windows import window_for
+from gateway.shared.budget_windows import window_for
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent, Organization, Team
 from tests.budgets.conftest import a_budget, error_of, post_budget, set_counters

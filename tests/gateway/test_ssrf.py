@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from gateway.models import Route
-from gateway.proxy.ssrf import check_upstream, is_forbidden_address
+from gateway.shared.ssrf import check_upstream, is_forbidden_address
 from tests.gateway.conftest import a_deployment, a_route, error_of, put_route
 
 INSIDE = [

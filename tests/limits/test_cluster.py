@@ -9,7 +9,7 @@ from redis.asyncio.connection import SSLConnection
 from redis.exceptions import RedisClusterException
 
 from gateway.proxy.limits import Limit, check_and_take_limits, limit_plan
-from gateway.proxy.snapshot import KeyEntry, Snapshot
+from gateway.shared.snapshot import KeyEntry, Snapshot
 
 NOW = 1_700_000_000_000
 

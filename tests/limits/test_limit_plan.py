@@ -15,7 +15,7 @@ from gateway.proxy.limits import (
     limit_plan,
     limits_call,
 )
-from gateway.proxy.snapshot import KeyEntry, Snapshot
+from gateway.shared.snapshot import KeyEntry, Snapshot
 
 
 def key_entry(rpm: int | None = None, tpm: int | None = None, project: str = "p1") -> KeyEntry:

@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.proxy.crypto import MasterKeys, pii_secret_context
 from gateway.proxy.errors import InvalidRequest, PiiBlocked, PiiScanFailed
 from gateway.proxy.pii.content import MAX_DEPTH, redact_answer, redact_request
 from gateway.proxy.pii.policy import CompiledPolicy, PolicyCache, compile_policy
 from gateway.proxy.pii.redactor import Redactor, token_for
-from gateway.proxy.snapshot import PiiPolicyEntry
+from gateway.shared.crypto import MasterKeys, pii_secret_context
+from gateway.shared.snapshot import PiiPolicyEntry
 
 EMAIL = "ann.lee@example.org"
 CARD = "4111 1111 1111 1111"

@@ -8,7 +8,7 @@ import orjson
 import redis
 from rest_framework.test import APIClient
 
-from gateway.proxy.snapshot import snapshot_key
+from gateway.shared.snapshot import snapshot_key
 from tenants.models import Organization
 
 ORG_URL = "/api/v1/pii-policy/"

@@ -10,7 +10,7 @@ import orjson
 import redis
 from rest_framework.test import APIClient
 
-from gateway.proxy.usage import STREAM
+from gateway.shared.usage_event import STREAM
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona, logged_in

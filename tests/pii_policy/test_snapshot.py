@@ -13,8 +13,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from gateway.pii_policy.models import PiiSecret
-from gateway.proxy.crypto import CryptoError, MasterKeys, pii_secret_context
 from gateway.sealing import master_keys
+from gateway.shared.crypto import CryptoError, MasterKeys, pii_secret_context
 from tenants import actions
 from tests.conftest import Persona
 from tests.pii_policy.conftest import a_policy, project_url, put, stored_snapshot

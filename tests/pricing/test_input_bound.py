@@ -22,7 +22,7 @@ from gateway.proxy.budget.input_bound import (
 )
 from gateway.proxy.errors import InvalidRequest
 from gateway.proxy.pricing import ModelPrice
-from gateway.proxy.snapshot import BudgetDefaults
+from gateway.shared.snapshot import BudgetDefaults
 
 texts = st.text(max_size=300)
 PRICE = ModelPrice(1, 1, 1, 1, 1, max_output_tokens=4096)

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from gateway.providers_catalog import PROVIDERS
 from gateway.proxy.pricing import (
     SHIPPED_PRICES,
     PriceTable,
@@ -18,6 +17,7 @@ from gateway.proxy.pricing import (
     price_table,
 )
 from gateway.proxy.pricing.schema import read_price_file
+from gateway.shared.providers_catalog import PROVIDERS
 from tests.pricing.conftest import WriteFile
 
 SELF_HOSTED = ("vllm", "ollama", "openai_compatible")

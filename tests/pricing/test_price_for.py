@@ -6,7 +6,7 @@ import pytest
 
 from gateway.proxy.pricing import ModelPrice, load_price_table, price_for
 from gateway.proxy.providers.base import MisconfiguredDeployment
-from gateway.proxy.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry
+from gateway.shared.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry
 
 TABLE = load_price_table()
 

@@ -19,7 +19,7 @@ import pytest
 
 from gateway.budgets.ledger import reap_expired
 from gateway.budgets.models import LedgerEntry, LedgerKind
-from gateway.proxy.budget import layout
+from gateway.shared import budget_layout as layout
 from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream
 from tests.conftest import Persona

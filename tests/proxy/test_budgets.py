@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 
 from gateway.budgets.ledger import rebuild_lost_counters, reconcile
 from gateway.budgets.models import LedgerEntry
-from gateway.proxy.budget import layout
+from gateway.shared import budget_layout as layout
 from observability.drain import drain_usage_stream
 from tenants.snapshots import publish_snapshot
 from tests.conftest import Persona

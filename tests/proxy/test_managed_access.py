@@ -18,9 +18,9 @@ import pytest
 
 from gateway.health_pings import ping_opted_in_deployments
 from gateway.models import Deployment, Route
-from gateway.proxy.crypto import MasterKeys
 from gateway.proxy.keyring import Keyring
-from gateway.proxy.snapshot import DeploymentEntry, Snapshot
+from gateway.shared.crypto import MasterKeys
+from gateway.shared.snapshot import DeploymentEntry, Snapshot
 from tenants.snapshots import build_snapshot, bump_and_publish
 from tests.conftest import Persona, api_client_for, create_key
 from tests.proxy.conftest import serving_proxy

@@ -19,8 +19,8 @@ import orjson
 import pytest
 
 from config.redis import get_redis
-from gateway.proxy.snapshot import CHANNEL, snapshot_key
-from gateway.proxy.usage import STREAM
+from gateway.shared.snapshot import CHANNEL, snapshot_key
+from gateway.shared.usage_event import STREAM
 from tests.conftest import Persona
 from tests.proxy.conftest import Gateway
 

@@ -31,7 +31,7 @@ from config.redis import get_redis
 from dashboard.ratelimit import count_attempt, counter_key
 from gateway.budgets.ledger import reap_expired, rebuild_lost_counters, reconcile
 from gateway.budgets.models import LedgerEntry
-from gateway.proxy.budget import layout
+from gateway.shared import budget_layout as layout
 from infra.redis_cluster import LocalRedisCluster
 from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream

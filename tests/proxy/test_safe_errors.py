@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gateway.proxy.safe_errors import describe
+from gateway.shared.safe_errors import describe
 
 SECRET = "sk-live-do-not-log-4242"
 

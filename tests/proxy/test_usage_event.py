@@ -10,7 +10,8 @@ import redis
 
 from gateway.proxy.context import RequestContext
 from gateway.proxy.providers.base import Usage
-from gateway.proxy.usage import MAX_COUNT, STREAM, event_from
+from gateway.proxy.usage import MAX_COUNT, event_from
+from gateway.shared.usage_event import STREAM
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 

@@ -10,7 +10,7 @@ import redis
 from rest_framework.test import APIClient
 
 from gateway.models import Route
-from gateway.proxy.snapshot import snapshot_key
+from gateway.shared.snapshot import snapshot_key
 from tests.conftest import Persona
 from tests.gateway.conftest import a_route, error_of, put_route
 

@@ -10,7 +10,7 @@ from gateway.proxy.routing.breaker import Breaker
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.router import Router, expected_size
-from gateway.proxy.snapshot import DeploymentEntry, PriceEntry, RouteEntry, Snapshot
+from gateway.shared.snapshot import DeploymentEntry, PriceEntry, RouteEntry, Snapshot
 
 ORG = "org-r"
 

@@ -11,7 +11,7 @@ from gateway.api.serializers import PriceOutSerializer, PriceSerializer
 from gateway.budgets.models import OnExhausted, Period, Scope
 from gateway.budgets.specs import BudgetSpec, parse_limit, timezone_names
 from gateway.budgets.status import BudgetStatus
-from gateway.proxy.money import nano_to_usd
+from gateway.shared.money import nano_to_usd
 from tenants.api.serializers import IdField, StrictSerializer
 from tenants.models import MAX_OUTPUT_TOKENS_MAX, Organization
 

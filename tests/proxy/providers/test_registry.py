@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.providers_catalog import PROVIDERS as ROUTABLE
 from gateway.proxy.providers import PROVIDERS, adapter_for
 from gateway.proxy.providers.base import MisconfiguredDeployment
+from gateway.shared.providers_catalog import PROVIDERS as ROUTABLE
 
 
 def test_the_proxy_serves_exactly_the_providers_web_lets_a_route_name() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from gateway.proxy.providers.base import JSON, StreamDecoder
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
