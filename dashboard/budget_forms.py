@@ -19,12 +19,12 @@ from gateway.budgets.models import OnExhausted, Period, Scope
 from gateway.budgets.specs import (
     BudgetSettingsSpec,
     BudgetSpec,
-    RateLimits,
     parse_limit,
     timezone_names,
 )
 from gateway.specs import PriceSpec
 from tenants.models import MAX_OUTPUT_TOKENS_MAX, ApiKey, Organization, Project, Team, User
+from tenants.rate_limits import RateLimits
 
 # Option groups of the object picker, one per scope, in the scope picker's order.
 GROUP_LABELS: dict[str, str] = {

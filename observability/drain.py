@@ -292,6 +292,11 @@ def _drain(client: RedisClient, claim_idle_ms: int) -> int:
     return written
 
 
+def write_pending_settlements(sender: object, client: RedisClient, **_: object) -> None:
+    """Drain the stream now: the ledger is about to be read (gateway.budgets.signals)."""
+    drain_usage_stream(client)
+
+
 def drain_usage_stream(
     client: RedisClient | None = None, claim_idle_ms: int = CLAIM_IDLE_MS
 ) -> int:

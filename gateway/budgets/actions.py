@@ -1,4 +1,4 @@
-"""Actions on budgets, budget settings and rate limits: one transaction each, audited, published.
+"""Actions on budgets and budget settings: one transaction each, audited, published.
 
 Every one of them changes what the proxy enforces, so each bumps the org's
 snapshot version in its transaction and publishes after commit
@@ -17,9 +17,7 @@ from gateway.budgets.models import Budget, Scope
 from gateway.budgets.specs import (
     BudgetSettingsSpec,
     BudgetSpec,
-    RateLimits,
     check_budget,
-    check_rate_limits,
     check_settings,
 )
 from gateway.shared.money import nano_to_usd
@@ -120,8 +118,10 @@ def delete_budget(budget: Budget, actor: Actor, scope_label: str = "") -> None:
     bump_and_publish(locked.org)
 
 
-def delete_budgets_of_key(key: ApiKey, actor: Actor) -> None:
+def delete_budgets_of_key(sender: object, key: ApiKey, actor: Actor, **_: object) -> None:
     """Delete a revoked key's budgets, inside the revoking transaction (which publishes).
+
+    Receives tenants.signals.api_key_revoked (connected in apps.py).
 
     A revoked key can never spend again, so its budgets would only clutter the
     list; the ledger keeps what it spent.
@@ -160,43 +160,4 @@ def update_budget_settings(
     bump_and_publish(locked)
     # As stored: prices with their six places, the new snapshot version.
     locked.refresh_from_db()
-    return locked
-
-
-def _limits_label(target: object, limits: RateLimits) -> str:
-    def shown(value: int | None) -> str:
-        return "none" if value is None else str(value)
-
-    return f"{target}: rpm {shown(limits.rpm_limit)}, tpm {shown(limits.tpm_limit)}"
-
-
-@transaction.atomic
-def set_key_rate_limits(key: ApiKey, limits: RateLimits, actor: Actor) -> ApiKey:
-    """Set a key's own requests and tokens per minute (None: no limit of its own)."""
-    check_rate_limits(limits)
-    locked = ApiKey.objects.select_for_update().select_related("org").get(id=key.id)
-    if not locked.is_active:
-        raise Conflict("id", "This key was revoked; it can no longer send requests.")
-    if (locked.rpm_limit, locked.tpm_limit) == (limits.rpm_limit, limits.tpm_limit):
-        return locked
-    locked.rpm_limit, locked.tpm_limit = limits.rpm_limit, limits.tpm_limit
-    locked.save(update_fields=["rpm_limit", "tpm_limit"])
-    label = _limits_label(locked, limits)
-    audit.record(locked.org, actor, "api_key.limits_changed", locked, target_label=label)
-    bump_and_publish(locked.org)
-    return locked
-
-
-@transaction.atomic
-def set_project_rate_limits(project: Project, limits: RateLimits, actor: Actor) -> Project:
-    """Set the requests and tokens per minute all of a project's keys share together."""
-    check_rate_limits(limits)
-    locked = Project.objects.select_for_update().select_related("org").get(id=project.id)
-    if (locked.rpm_limit, locked.tpm_limit) == (limits.rpm_limit, limits.tpm_limit):
-        return locked
-    locked.rpm_limit, locked.tpm_limit = limits.rpm_limit, limits.tpm_limit
-    locked.save(update_fields=["rpm_limit", "tpm_limit"])
-    label = _limits_label(locked, limits)
-    audit.record(locked.org, actor, "project.limits_changed", locked, target_label=label)
-    bump_and_publish(locked.org)
     return locked

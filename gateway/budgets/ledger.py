@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 import redis
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Sum
 from django.utils import timezone
 
-from config.redis import get_redis
+from config.redis import RedisClient, get_redis
 from gateway.budgets.models import Budget, LedgerEntry, LedgerKind, Period
+from gateway.budgets.signals import settlements_pending
 from gateway.proxy.lua_scripts import load_script
 from gateway.shared import budget_layout as layout
 from gateway.shared.budget_windows import window_for
@@ -43,6 +45,14 @@ REAP_BATCH = 500
 @lru_cache(maxsize=4)
 def _script(*names: str) -> redis.commands.core.Script:
     return get_redis().register_script(load_script(*names))
+
+
+def _write_pending_settlements(client: RedisClient) -> None:
+    """Have the settlements still on the usage stream written to the ledger (the drain does)."""
+    if not settlements_pending.has_listeners():
+        # Without it a rebuild would miss spending already charged in Redis.
+        raise ImproperlyConfigured("nothing drains the usage stream: is observability installed?")
+    settlements_pending.send(sender=LedgerEntry, client=client)
 
 
 def settled_entry(event: UsageEvent) -> LedgerEntry:
@@ -113,8 +123,6 @@ def rebuild_lost_counters() -> list[str]:
     The usage stream is drained first, so settlements that reached Redis's
     stream before the loss are in the ledger the rebuild sums.
     """
-    from observability.drain import drain_usage_stream  # the drain imports this module
-
     orgs = _orgs_with_budgets()
     if not orgs:
         return []
@@ -125,7 +133,7 @@ def rebuild_lost_counters() -> list[str]:
     missing = [org for org, present in zip(orgs, pipe.execute(), strict=True) if not present]
     if not missing:
         return []
-    drain_usage_stream(client)
+    _write_pending_settlements(client)
     return [str(org.id) for org in missing if rebuild_counters(org)]
 
 
@@ -197,10 +205,8 @@ def reconcile() -> list[Drift]:
     Settlements reach the ledger through the usage stream a few seconds after
     Redis, so the stream is drained first; a difference that remains is drift.
     """
-    from observability.drain import drain_usage_stream
-
     client = get_redis()
-    drain_usage_stream(client)
+    _write_pending_settlements(client)
     drifts: list[Drift] = []
     for org in _orgs_with_budgets():
         counters = current_counters(org)

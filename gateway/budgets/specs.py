@@ -1,4 +1,4 @@
-"""What a budget, the budget settings and rate limits should be, and the checks every door shares.
+"""What a budget and the budget settings should be, and the checks every door shares.
 
 The API's serializers and the dashboard's forms turn input into these specs
 (parsing strings with parse_limit and gateway.specs.parse_price);
@@ -19,7 +19,7 @@ from gateway.budgets.models import LIMIT_MAX_NANO, LIMIT_MAX_USD, OnExhausted, P
 from gateway.shared.money import parse_usd, usd_to_nano
 from gateway.specs import PriceSpec
 from tenants.errors import Invalid
-from tenants.models import MAX_OUTPUT_TOKENS_MAX, RPM_LIMIT_MAX, TPM_LIMIT_MAX, Organization
+from tenants.models import MAX_OUTPUT_TOKENS_MAX, Organization
 
 PRICE_QUANTUM = Decimal(1).scaleb(-gateway_models.PRICE_DECIMAL_PLACES)
 # Names that load but do not say where anyone is: the machine's own zone and a placeholder.
@@ -53,12 +53,6 @@ class BudgetSettingsSpec:
             else None,
             default_max_output_tokens=org.default_max_output_tokens,
         )
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    rpm_limit: int | None = None
-    tpm_limit: int | None = None
 
 
 def parse_limit(value: object) -> int:
@@ -111,12 +105,3 @@ def check_settings(spec: BudgetSettingsSpec) -> None:
         raise Invalid(
             "default_max_output_tokens", f"Must be between 1 and {MAX_OUTPUT_TOKENS_MAX}."
         )
-
-
-def check_rate_limits(limits: RateLimits) -> None:
-    for param, value, maximum in (
-        ("rpm_limit", limits.rpm_limit, RPM_LIMIT_MAX),
-        ("tpm_limit", limits.tpm_limit, TPM_LIMIT_MAX),
-    ):
-        if value is not None and not 1 <= value <= maximum:
-            raise Invalid(param, f"Must be between 1 and {maximum}, or null for no limit.")

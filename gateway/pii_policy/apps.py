@@ -7,3 +7,9 @@ class PiiPolicyConfig(AppConfig):
     # content types are named after it, so none of them changes with the move.
     label = "pii_policy"
     verbose_name = "PII policy"
+
+    def ready(self) -> None:
+        from gateway.pii_policy.snapshot_parts import add_pii
+        from tenants.snapshots import register_part
+
+        register_part(add_pii)

@@ -1,4 +1,7 @@
-"""The PII policy's share of a tenant snapshot: the org's policy, its key, projects' overrides."""
+"""The PII policy's share of a tenant snapshot: the org's policy, its key, projects' overrides.
+
+add_pii is registered in apps.py (tenants.snapshots.register_part).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ def add_pii(snapshot: Snapshot, org: Organization) -> None:
     sealed = PiiSecret.objects.filter(org=org).values_list("sealed", flat=True).first()
     if sealed is not None:
         snapshot["pii_secret"] = sealed
+    # A project's own PII policy, only where there is one (absent = the org's).
+    for project_id, project_policy in build_project_policies(org).items():
+        if project_id in snapshot["projects"]:
+            snapshot["projects"][project_id]["pii"] = project_policy
 
 
 def build_project_policies(org: Organization) -> dict[str, PiiPolicyEntry]:

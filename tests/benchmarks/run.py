@@ -161,7 +161,8 @@ def _manage(*args: str) -> str:
 # so every request takes its limits, reserves in three counters and settles.
 POLICY = """
 from gateway.budgets import actions
-from gateway.budgets.specs import BudgetSpec, RateLimits
+from gateway.budgets.specs import BudgetSpec
+from tenants import rate_limits
 from tenants.audit import Actor
 from tenants.errors import Conflict
 from tenants.models import ApiKey
@@ -174,7 +175,7 @@ for scope, scope_id, period in wanted:
         actions.create_budget(key.org, BudgetSpec(scope, scope_id, 10**15, period), actor)
     except Conflict:  # an earlier run's key had the same org and project
         pass
-actions.set_key_rate_limits(key, RateLimits(10**6, 10**9), actor)
+rate_limits.set_key_rate_limits(key, rate_limits.RateLimits(10**6, 10**9), actor)
 """
 
 # Run in `manage.py shell`: the validator entities masked for the PII key's org.

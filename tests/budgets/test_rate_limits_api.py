@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from gateway.budgets.specs import RateLimits
 from tenants import actions
 from tenants.errors import Invalid
 from tenants.models import ApiKey, AuditEvent, Project
+from tenants.rate_limits import RateLimits
 from tests.budgets.conftest import error_of
 from tests.conftest import Persona, create_key, logged_in
 
