@@ -1,4 +1,8 @@
-"""manage.py rewrap_secrets: re-seal provider keys and PII keys under the first master key."""
+"""manage.py rewrap_secrets: re-seal provider keys and PII keys under the first master key.
+
+It lives in the PII policy app because that app sits above gateway (whose
+provider keys and rewrap helpers it uses): from gateway it would be a cycle.
+"""
 
 from __future__ import annotations
 
