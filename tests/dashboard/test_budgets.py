@@ -13,9 +13,9 @@ from gateway.budgets.models import Budget
 from gateway.budgets.specs import BudgetSpec
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent, Organization, Project
-from tests.budgets.conftest import set_counters
 from tests.conftest import Persona, logged_in
 from tests.dashboard.support import submit, text
+from tests.gateway.budgets.conftest import set_counters
 
 NANO = 10**9
 

@@ -21,7 +21,7 @@ from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.sync import HealthSync, health_key
 from infra.redis_cluster import LocalRedisCluster
 from tests.conftest import Persona, logged_in
-from tests.routing.test_health_pings import _deployment, _route
+from tests.gateway.test_health_pings import _deployment, _route
 
 _TAG = re.compile(r"<[^>]+>")
 

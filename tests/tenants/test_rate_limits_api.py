@@ -11,8 +11,8 @@ from tenants import actions
 from tenants.errors import Invalid
 from tenants.models import ApiKey, AuditEvent, Project
 from tenants.rate_limits import RateLimits
-from tests.budgets.conftest import error_of
 from tests.conftest import Persona, create_key, logged_in
+from tests.gateway.budgets.conftest import error_of
 
 
 def test_an_admin_sets_a_keys_limits_and_reads_them_back(

@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from tenants.models import AuditEvent, Organization
-from tests.budgets.conftest import error_of
 from tests.conftest import Persona, logged_in
+from tests.gateway.budgets.conftest import error_of
 
 URL = "/api/v1/budget-settings/"
 DEFAULTS = {"timezone": "UTC", "default_price": None, "default_max_output_tokens": None}

@@ -15,8 +15,8 @@ from gateway.budgets.models import Budget
 from gateway.shared.budget_windows import window_for
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent, Organization, Team
-from tests.budgets.conftest import a_budget, error_of, post_budget, set_counters
 from tests.conftest import Persona, logged_in
+from tests.gateway.budgets.conftest import a_budget, error_of, post_budget, set_counters
 
 NANO = 10**9
 

@@ -12,8 +12,8 @@ from gateway.budgets.models import Budget
 from gateway.budgets.specs import BudgetSpec
 from tenants import actions
 from tenants.models import ApiKey, AuditEvent
-from tests.budgets.conftest import a_budget, post_budget, stored_snapshot
 from tests.conftest import Persona, create_key
+from tests.gateway.budgets.conftest import a_budget, post_budget, stored_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import orjson
 
-from tests.mock_provider.conftest import ANTHROPIC, sse_events
+from tests.gateway.mock_provider.conftest import ANTHROPIC, sse_events
 
 WEATHER_TOOL = {
     "name": "get_weather",

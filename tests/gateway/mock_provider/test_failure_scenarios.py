@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.mock_provider.conftest import (
+from tests.gateway.mock_provider.conftest import (
     ANTHROPIC,
     GEMINI,
     OPENAI,

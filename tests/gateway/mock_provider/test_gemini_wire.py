@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import orjson
 
-from tests.mock_provider.conftest import GEMINI, sse_json
+from tests.gateway.mock_provider.conftest import GEMINI, sse_json
 
 GENERATE = "/v1beta/models/gemini-mock:generateContent"
 STREAM = "/v1beta/models/gemini-mock:streamGenerateContent"

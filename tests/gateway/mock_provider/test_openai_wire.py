@@ -8,7 +8,7 @@ import struct
 import httpx
 import orjson
 
-from tests.mock_provider.conftest import OPENAI, chat, sse_events, sse_json
+from tests.gateway.mock_provider.conftest import OPENAI, chat, sse_events, sse_json
 
 WEATHER_TOOL = {
     "type": "function",

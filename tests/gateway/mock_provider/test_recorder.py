@@ -6,7 +6,7 @@ import httpx
 
 from gateway.mock_provider.app import MockSettings, build_app
 from gateway.mock_provider.recorder import MAX_RECENT
-from tests.mock_provider.conftest import ANTHROPIC, OPENAI, chat, recorded
+from tests.gateway.mock_provider.conftest import ANTHROPIC, OPENAI, chat, recorded
 
 
 def test_it_counts_requests_per_path_and_per_scenario(mock: httpx.Client) -> None:

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from gateway.pii_policy.models import PiiPolicy, PiiSecret
 from tenants.models import AuditEvent
 from tests.conftest import Persona, logged_in
-from tests.pii_policy.conftest import ORG_URL, a_policy, error_of, project_url, put
+from tests.gateway.pii_policy.conftest import ORG_URL, a_policy, error_of, project_url, put
 
 # Every type the API takes: CONTRACT.md section 4's and the other validators'.
 ENTITY_TYPES = [

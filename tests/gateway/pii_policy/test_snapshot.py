@@ -17,7 +17,7 @@ from gateway.sealing import master_keys
 from gateway.shared.crypto import CryptoError, MasterKeys, pii_secret_context
 from tenants import actions
 from tests.conftest import Persona
-from tests.pii_policy.conftest import a_policy, project_url, put, stored_snapshot
+from tests.gateway.pii_policy.conftest import a_policy, project_url, put, stored_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

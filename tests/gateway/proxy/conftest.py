@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from infra.run import uvicorn_command
 from tests.conftest import Persona, api_client_for, create_key
-from tests.mock_provider.conftest import mock_url  # noqa: F401  # shared fixture
+from tests.gateway.mock_provider.conftest import mock_url  # noqa: F401  # shared fixture
 from tests.servers import free_port, serving
 
 

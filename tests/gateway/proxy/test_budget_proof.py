@@ -23,8 +23,8 @@ from gateway.shared import budget_layout as layout
 from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream
 from tests.conftest import Persona
-from tests.proxy.conftest import Gateway, proxy_env
-from tests.proxy.test_budgets import OUTPUT_ONLY, add_budget, budget_state
+from tests.gateway.proxy.conftest import Gateway, proxy_env
+from tests.gateway.proxy.test_budgets import OUTPUT_ONLY, add_budget, budget_state
 from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -24,7 +24,7 @@ from gateway.shared import budget_layout as layout
 from observability.drain import drain_usage_stream
 from tenants.snapshots import publish_snapshot
 from tests.conftest import Persona
-from tests.proxy.conftest import Gateway
+from tests.gateway.proxy.conftest import Gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # 1000 USD per Mtok of output: one output token costs 0.001 USD.

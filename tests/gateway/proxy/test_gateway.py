@@ -16,7 +16,7 @@ from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona
-from tests.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
+from tests.gateway.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
 from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -23,7 +23,7 @@ from gateway.shared.crypto import MasterKeys
 from gateway.shared.snapshot import DeploymentEntry, Snapshot
 from tenants.snapshots import build_snapshot, bump_and_publish
 from tests.conftest import Persona, api_client_for, create_key
-from tests.proxy.conftest import serving_proxy
+from tests.gateway.proxy.conftest import serving_proxy
 
 PLATFORM_SECRET = "sk-platform-SECRET-never-to-a-tenant"
 # Real commits: the proxy reads what web published after commit.

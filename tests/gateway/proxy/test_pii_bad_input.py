@@ -1,6 +1,6 @@
 """Hostile and malformed input to a proxy with a PII policy, end to end.
 
-Real proxy process, real mock provider (tests/proxy/conftest.py). What is
+Real proxy process, real mock provider (tests/gateway/proxy/conftest.py). What is
 already covered in test_pii_redaction.py (obfuscated cards in a prompt,
 `caf\\xe9` in a chat body, 80 levels of content parts) is not repeated here.
 """
@@ -15,8 +15,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.proxy.conftest import Gateway
-from tests.proxy.test_pii_redaction import EMAIL, SSN, VALIDATORS, say, set_policy
+from tests.gateway.proxy.conftest import Gateway
+from tests.gateway.proxy.test_pii_redaction import EMAIL, SSN, VALIDATORS, say, set_policy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,7 +22,7 @@ from config.redis import get_redis
 from gateway.shared.snapshot import CHANNEL, snapshot_key
 from gateway.shared.usage_event import STREAM
 from tests.conftest import Persona
-from tests.proxy.conftest import Gateway
+from tests.gateway.proxy.conftest import Gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

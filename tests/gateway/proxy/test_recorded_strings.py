@@ -20,8 +20,8 @@ from observability.models import RequestLog
 from tenants.models import Organization
 from tenants.snapshots import publish_snapshot
 from tests.conftest import Persona
+from tests.gateway.proxy.conftest import Gateway
 from tests.polling import eventually
-from tests.proxy.conftest import Gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -37,8 +37,8 @@ from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream
 from tenants.snapshots import republish_stale_snapshots
 from tests.conftest import Persona, api_client_for, create_key
-from tests.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
-from tests.proxy.test_budgets import OUTPUT_ONLY, add_budget, budget_state, chat
+from tests.gateway.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
+from tests.gateway.proxy.test_budgets import OUTPUT_ONLY, add_budget, budget_state, chat
 from tests.servers import free_port, serving
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster]

@@ -20,9 +20,9 @@ import httpx
 import orjson
 import pytest
 
-from tests.mock_provider.conftest import sse_events
-from tests.proxy.conftest import Gateway, ProxyServer, serving_proxy
-from tests.proxy.relay import relay_to
+from tests.gateway.mock_provider.conftest import sse_events
+from tests.gateway.proxy.conftest import Gateway, ProxyServer, serving_proxy
+from tests.gateway.proxy.relay import relay_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

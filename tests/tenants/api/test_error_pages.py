@@ -9,8 +9,8 @@ from django.test import Client, RequestFactory
 from django.urls import get_resolver
 from rest_framework.test import APIClient
 
-from tests.api.support import json_error
 from tests.conftest import Persona
+from tests.tenants.api.support import json_error
 
 METHODS = ["get", "post", "put", "patch", "delete", "options"]
 UNKNOWN_PATHS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.api.support import json_error
 from tests.conftest import Persona
+from tests.tenants.api.support import json_error
 
 BAD_QUERIES = [
     ("limit", "²"),  # str.isdigit() says yes, int() says no: this was a 500

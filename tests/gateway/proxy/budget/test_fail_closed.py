@@ -13,8 +13,8 @@ from gateway.proxy.http import Message, Receive, Scope, Send
 from gateway.proxy.pricing import price_table
 from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
 from gateway.proxy.stages.admission import AdmissionStage
-from tests.budget_engine.test_scripts import budget, key_entry, tenant
-from tests.proxy.providers.wire import deployment
+from tests.gateway.proxy.budget.test_scripts import budget, key_entry, tenant
+from tests.gateway.proxy.providers.wire import deployment
 from tests.servers import free_port
 
 

@@ -21,7 +21,7 @@ from gateway.proxy.providers.base import Usage
 from gateway.proxy.providers.gemini import GeminiAdapter
 from gateway.proxy.providers.gemini.request import gemini_body
 from gateway.proxy.providers.openai import OpenAIStreamDecoder
-from tests.proxy.providers.wire import decode, fixture, fixture_json
+from tests.gateway.proxy.providers.wire import decode, fixture, fixture_json
 
 JSON = dict[str, Any]
 

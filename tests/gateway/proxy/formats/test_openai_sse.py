@@ -15,7 +15,7 @@ from gateway.proxy.formats.openai_sse import (
 from gateway.proxy.formats.sse import SSEParser
 from gateway.proxy.providers.base import Usage
 from gateway.proxy.providers.openai import OpenAIStreamDecoder
-from tests.proxy.providers.wire import decode, fixture
+from tests.gateway.proxy.providers.wire import decode, fixture
 
 CONTENT = {
     "id": "c",

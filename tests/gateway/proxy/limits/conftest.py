@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.proxy.redis_client import AsyncRedisClient
-from tests.limits.lua_functions import LuaFunctions
+from tests.gateway.proxy.limits.lua_functions import LuaFunctions
 
 
 @pytest.fixture

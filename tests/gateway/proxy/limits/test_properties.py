@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tests.limits.lua_functions import LuaFunctions
+from tests.gateway.proxy.limits.lua_functions import LuaFunctions
 
 # Keys are fresh per example, so the per-test flush of tests/conftest.py is not needed between them.
 examples = hypothesis_settings(

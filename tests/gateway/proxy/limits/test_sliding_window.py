@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.limits.lua_functions import LuaFunctions
+from tests.gateway.proxy.limits.lua_functions import LuaFunctions
 
 W = 60_000
 KEY = "sel:{org-a}:rl:rpm:key:k1"

@@ -19,7 +19,7 @@ from gateway.proxy.errors import PiiScanFailed
 from gateway.proxy.pii.content import redact_answer, redact_request
 from gateway.proxy.pii.redactor import Redactor
 from gateway.proxy.pii.stream import AnthropicStreamRewriter, OpenAIStreamRewriter
-from tests.pii.test_stream import POLICY
+from tests.gateway.proxy.pii.test_stream import POLICY
 
 EMAIL = "alice.secret@example.com"
 

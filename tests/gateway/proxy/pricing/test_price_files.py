@@ -18,7 +18,7 @@ from gateway.proxy.pricing import (
 )
 from gateway.proxy.pricing.schema import read_price_file
 from gateway.shared.providers_catalog import PROVIDERS
-from tests.pricing.conftest import WriteFile
+from tests.gateway.proxy.pricing.conftest import WriteFile
 
 SELF_HOSTED = ("vllm", "ollama", "openai_compatible")
 MAJOR = ("openai", "anthropic", "gemini", "mistral", "deepseek", "xai")

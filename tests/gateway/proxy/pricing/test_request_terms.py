@@ -15,7 +15,7 @@ from gateway.proxy.pricing.request_terms import (
     request_terms,
 )
 from gateway.proxy.pricing.schema import read_price_file
-from tests.pricing.conftest import WriteFile
+from tests.gateway.proxy.pricing.conftest import WriteFile
 
 ANTHROPIC: list[Any] = [{"provider": "anthropic"}]
 OPENAI: list[Any] = [{"provider": "openai"}]

@@ -17,7 +17,7 @@ from gateway.proxy.providers.base import (
     UpstreamStreamError,
     Usage,
 )
-from tests.proxy.providers.wire import (
+from tests.gateway.proxy.providers.wire import (
     assert_same_at_every_split,
     body_of,
     decode,

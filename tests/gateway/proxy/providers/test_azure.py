@@ -7,7 +7,7 @@ import pytest
 from gateway.proxy.formats.openai_sse import is_usage_only
 from gateway.proxy.providers import adapter_for
 from gateway.proxy.providers.base import MisconfiguredDeployment, Usage
-from tests.proxy.providers.wire import (
+from tests.gateway.proxy.providers.wire import (
     assert_same_at_every_split,
     body_of,
     decode,

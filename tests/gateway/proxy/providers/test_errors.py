@@ -8,7 +8,7 @@ import pytest
 
 from gateway.proxy.providers import adapter_for
 from gateway.proxy.providers.common import retry_after_seconds, scrub
-from tests.proxy.providers.wire import fixture
+from tests.gateway.proxy.providers.wire import fixture
 
 OPENAI_KEY = "sk-proj-Zx81abcdefghijklmnopqrstuvwxyz0123456789wxyz"
 

@@ -17,7 +17,7 @@ from gateway.proxy.providers.common import base64_embeddings
 from gateway.proxy.providers.gemini import GeminiAdapter
 from gateway.proxy.providers.gemini.response import GeminiStreamDecoder
 from gateway.proxy.providers.gemini.schema import gemini_schema
-from tests.proxy.providers.wire import (
+from tests.gateway.proxy.providers.wire import (
     assert_same_at_every_split,
     body_of,
     decode,

@@ -14,7 +14,7 @@ from gateway.proxy.providers.base import (
     Usage,
 )
 from gateway.proxy.providers.openai import OpenAIStreamDecoder
-from tests.proxy.providers.wire import (
+from tests.gateway.proxy.providers.wire import (
     assert_same_at_every_split,
     body_of,
     decode,

@@ -10,7 +10,7 @@ from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import Failover
 from gateway.proxy.routing.gauges import MAX_SERIES, RoutingGauges
 from gateway.proxy.routing.health import HealthBook, now_ms
-from tests.routing.test_router import deployment
+from tests.gateway.proxy.routing.test_router import deployment
 
 ORG = "org-f"
 DEPLOYMENT = deployment("0")
