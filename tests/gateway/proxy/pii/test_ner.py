@@ -163,6 +163,6 @@ def test_importing_the_module_does_not_import_spacy() -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[4],
     )
     assert result.stdout.split() == ["False", "False"]
