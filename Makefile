@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format typecheck migrations-check bench pii-eval lock clean wipe
+.PHONY: run test check lint lint-imports format typecheck migrations-check bench pii-eval lock clean wipe
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
+# Who may import whom: the contracts in pyproject.toml ([tool.importlinter]).
+lint-imports: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache --no-logo
+
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -36,7 +40,7 @@ typecheck: $(STAMP)
 migrations-check: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
-check: lint typecheck migrations-check test
+check: lint lint-imports typecheck migrations-check test
 
 bench: $(STAMP)
 	@$(PY) -m tests.benchmarks.run

@@ -40,8 +40,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "tenants",
     "gateway",
-    "budgets",
-    "pii_policy",
+    "gateway.budgets",
+    "gateway.pii_policy",
     "observability",
     "dashboard",
 ]

@@ -5,8 +5,8 @@ from tenants.api import fallback
 urlpatterns = [
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/", include("gateway.api.urls")),
-    path("api/v1/", include("budgets.api.urls")),
-    path("api/v1/", include("pii_policy.api.urls")),
+    path("api/v1/", include("gateway.budgets.api.urls")),
+    path("api/v1/", include("gateway.pii_policy.api.urls")),
     path("api/v1/", include("observability.api.urls")),
     # Last under /api/: any other path (any method) is a JSON 404, never a dashboard page.
     re_path(r"^api/(?P<rest>.*)$", fallback.unknown_endpoint),

@@ -1,4 +1,4 @@
-"""Forms of the budgets pages and of rate limits; budgets.specs and budgets.actions have the rules.
+"""Forms of the budgets pages and of rate limits; the rules are in gateway.budgets.specs, .actions.
 
 Like the route forms, these only turn what a browser sends into specs; the
 action checks them exactly as it does for the API.
@@ -13,12 +13,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from budgets.models import OnExhausted, Period, Scope
-from budgets.specs import BudgetSettingsSpec, BudgetSpec, RateLimits, parse_limit, timezone_names
 from dashboard.forms import rpm_field, tpm_field
 from dashboard.route_forms import PriceField
+from gateway.budgets.models import OnExhausted, Period, Scope
+from gateway.budgets.specs import (
+    BudgetSettingsSpec,
+    BudgetSpec,
+    parse_limit,
+    timezone_names,
+)
 from gateway.specs import PriceSpec
 from tenants.models import MAX_OUTPUT_TOKENS_MAX, ApiKey, Organization, Project, Team, User
+from tenants.rate_limits import RateLimits
 
 # Option groups of the object picker, one per scope, in the scope picker's order.
 GROUP_LABELS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Forms of the PII policy pages; pii_policy.specs and pii_policy.actions have the rules.
+"""Forms of the PII policy pages; the rules are in gateway.pii_policy.specs and .actions.
 
 One select per entity type and a formset of custom patterns; like the other
 forms, these only turn what a browser sends into a PolicySpec, which the
@@ -11,9 +11,8 @@ from typing import Any, cast
 
 from django import forms
 
-from gateway.proxy.pii.ner import NER_ENTITIES
-from pii_policy.models import Action
-from pii_policy.specs import (
+from gateway.pii_policy.models import Action
+from gateway.pii_policy.specs import (
     KNOWN_TYPES,
     MAX_PATTERNS,
     PATTERN_NAME_MAX,
@@ -21,6 +20,7 @@ from pii_policy.specs import (
     PatternSpec,
     PolicySpec,
 )
+from gateway.proxy.pii.ner import NER_ENTITIES
 from tenants.errors import ActionError
 
 EXTRA_ROWS = 2

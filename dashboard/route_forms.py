@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from dashboard.forms import NameField, OrgChoiceField
 from gateway import models as m
 from gateway.models import ProviderKey, Strategy
-from gateway.providers_catalog import PROVIDER_CHOICES
+from gateway.shared.providers_catalog import PROVIDER_CHOICES
 from gateway.specs import DeploymentSpec, PriceSpec, RouteSpec, parse_price
 
 EXTRA_ROWS = 3

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from gateway.models import Deployment, ProviderKey, Route
-from gateway.providers_catalog import PROVIDERS
 from gateway.sealing import seal_provider_key
+from gateway.shared.providers_catalog import PROVIDERS
 from gateway.specs import DeploymentSpec, RouteSpec, check_route, clean_alias, clean_api_key
 from tenants import audit
 from tenants.audit import Actor

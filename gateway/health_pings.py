@@ -16,13 +16,13 @@ import os
 from django.conf import settings
 
 from gateway.models import Deployment
-from gateway.proxy.crypto import MasterKeys
 from gateway.proxy.keyring import Keyring, platform_keys_from
 from gateway.proxy.redis_client import proxy_redis
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.ping import CONCURRENCY, Pinger, PingOutcome
-from gateway.proxy.snapshot import Snapshot
 from gateway.proxy.upstream_client import UpstreamClient
+from gateway.shared.crypto import MasterKeys
+from gateway.shared.snapshot import Snapshot
 from tenants.models import Organization
 from tenants.snapshots import build_snapshot
 

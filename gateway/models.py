@@ -9,7 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from gateway.providers_catalog import PROVIDER_CHOICES, PROVIDER_LABELS
+from gateway.shared.providers_catalog import PROVIDER_CHOICES, PROVIDER_LABELS
 from tenants.models import Organization, User
 
 # Bounds shared by the API, the dashboard and the database constraints.

@@ -17,8 +17,8 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 
 from gateway.models import ProviderKey
-from gateway.proxy.crypto import VERSION, CryptoError, MasterKeys
 from gateway.sealing import master_keys, open_provider_key, seal_provider_key
+from gateway.shared.crypto import VERSION, CryptoError, MasterKeys
 from tenants.models import Organization
 from tenants.snapshots import bump_and_publish
 

@@ -1,11 +1,11 @@
-"""Seal and open provider keys with SELIXES_MASTER_KEYS (gateway.proxy.crypto does the crypto)."""
+"""Seal and open provider keys with SELIXES_MASTER_KEYS (gateway.shared.crypto does the crypto)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
 from gateway.models import ProviderKey
-from gateway.proxy.crypto import MasterKeys, provider_key_context
+from gateway.shared.crypto import MasterKeys, provider_key_context
 
 
 def master_keys() -> MasterKeys:

@@ -1,9 +1,18 @@
-"""The gateway's share of a tenant snapshot: routes and provider keys, as the proxy reads them."""
+"""The gateway's share of a tenant snapshot: routes and provider keys, as the proxy reads them.
+
+add_routes_and_keys is registered in apps.py (tenants.snapshots.register_part).
+"""
 
 from __future__ import annotations
 
 from gateway.models import Deployment, ProviderKey, Route
-from gateway.proxy.snapshot import DeploymentEntry, PriceEntry, ProviderKeyEntry, RouteEntry
+from gateway.shared.snapshot import (
+    DeploymentEntry,
+    PriceEntry,
+    ProviderKeyEntry,
+    RouteEntry,
+    Snapshot,
+)
 from tenants.models import Organization
 
 
@@ -50,3 +59,8 @@ def build_provider_keys(org: Organization) -> dict[str, ProviderKeyEntry]:
     """Active keys only: a revoked key is absent, so the proxy cannot open it."""
     active = ProviderKey.objects.filter(org=org, revoked_at=None).only("id", "provider", "sealed")
     return {str(key.id): {"provider": key.provider, "sealed": key.sealed} for key in active}
+
+
+def add_routes_and_keys(snapshot: Snapshot, org: Organization) -> None:
+    snapshot["routes"] = build_routes(org)
+    snapshot["provider_keys"] = build_provider_keys(org)

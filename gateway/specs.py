@@ -16,8 +16,8 @@ from decimal import Decimal
 from django.conf import settings
 
 from gateway import models as m
-from gateway.providers_catalog import NEEDS_API_BASE, NEEDS_API_VERSION, PROVIDERS
-from gateway.proxy import managed_access, ssrf
+from gateway.shared import managed_access, ssrf
+from gateway.shared.providers_catalog import NEEDS_API_BASE, NEEDS_API_VERSION, PROVIDERS
 from tenants.errors import Invalid
 
 # Used with fullmatch: "$" alone would let a trailing newline through.

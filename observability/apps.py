@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ObservabilityConfig(AppConfig):
     name = "observability"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from gateway.budgets.signals import settlements_pending
+        from observability.drain import write_pending_settlements
+
+        settlements_pending.connect(write_pending_settlements, dispatch_uid="drain.settlements")

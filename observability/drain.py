@@ -29,14 +29,14 @@ import orjson
 import redis
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
-from budgets.ledger import settled_entry
-from budgets.models import LedgerEntry
 from config.redis import RedisClient, get_redis
+from gateway.budgets.ledger import settled_entry
+from gateway.budgets.models import LedgerEntry
 from gateway.models import Strategy
-from gateway.proxy.usage import STREAM, UsageEvent
+from gateway.pii_policy.models import Action
+from gateway.shared.usage_event import STREAM, UsageEvent
 from observability.dead_letters import MALFORMED, DeadLetter, set_aside
 from observability.models import RequestLog
-from pii_policy.models import Action
 
 log = logging.getLogger(__name__)
 GROUP = "request-log"
@@ -290,6 +290,11 @@ def _drain(client: RedisClient, claim_idle_ms: int) -> int:
             break
         written += _store(client, entries)
     return written
+
+
+def write_pending_settlements(sender: object, client: RedisClient, **_: object) -> None:
+    """Drain the stream now: the ledger is about to be read (gateway.budgets.signals)."""
+    drain_usage_stream(client)
 
 
 def drain_usage_stream(

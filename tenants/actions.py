@@ -11,9 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.text import slugify
 
-from budgets.actions import delete_budgets_of_key
-from budgets.specs import RateLimits, check_rate_limits
-from gateway.proxy import credentials
+from gateway.shared import credentials
 from tenants import audit
 from tenants.audit import Actor
 from tenants.errors import Conflict, Invalid
@@ -28,6 +26,8 @@ from tenants.models import (
     Team,
     User,
 )
+from tenants.rate_limits import RateLimits, check_rate_limits
+from tenants.signals import api_key_revoked
 from tenants.snapshots import bump_and_publish
 
 
@@ -99,7 +99,7 @@ def create_project(
         org=org, name=name, team=team, rpm_limit=limits.rpm_limit, tpm_limit=limits.tpm_limit
     )
     audit.record(org, actor, "project.created", project)
-    # Projects and their rate limits are in the snapshot (budgets.snapshot_parts).
+    # Projects and their rate limits are in the snapshot (tenants.snapshots).
     bump_and_publish(org)
     return project
 
@@ -153,7 +153,7 @@ def revoke_api_key(key: ApiKey, actor: Actor) -> None:
     locked.revoked_at = timezone.now()
     locked.save(update_fields=["revoked_at"])
     audit.record(locked.org, actor, "api_key.revoked", locked)
-    delete_budgets_of_key(locked, actor)
+    api_key_revoked.send(sender=ApiKey, key=locked, actor=actor)
     bump_and_publish(locked.org)
 
 

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 import orjson
 import redis
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F
 
-from budgets.snapshot_parts import build_budget_defaults, build_budgets, build_projects
 from config.redis import get_redis
-from gateway.proxy.safe_errors import describe
-from gateway.proxy.snapshot import CHANNEL, KeyEntry, Snapshot, key_index_key, snapshot_key
-from gateway.snapshot_parts import build_provider_keys, build_routes
-from pii_policy.snapshot_parts import add_pii
-from tenants.models import ApiKey, Organization
+from gateway.shared.safe_errors import describe
+from gateway.shared.snapshot import (
+    CHANNEL,
+    BudgetDefaults,
+    KeyEntry,
+    PriceEntry,
+    ProjectEntry,
+    Snapshot,
+    key_index_key,
+    snapshot_key,
+)
+from tenants.models import ApiKey, Organization, Project
 
 log = logging.getLogger(__name__)
 LUA_DIR = Path(__file__).resolve().parent.parent / "gateway" / "proxy" / "lua"
@@ -31,7 +39,44 @@ def _publish_script() -> redis.commands.core.Script:
     return get_redis().register_script((LUA_DIR / "publish_snapshot.lua").read_text())
 
 
-def build_snapshot(org: Organization) -> Snapshot:
+# An app's share of an org's snapshot, written into it in place: gateway adds
+# routes and provider keys, gateway.budgets the budgets, gateway.pii_policy
+# the policies and the org's sealed key. Each registers its part from its
+# AppConfig.ready(), so tenants, which publish, import none of those apps
+# (they all import tenants: no cycle).
+SnapshotPart = Callable[[Snapshot, Organization], None]
+_parts: list[SnapshotPart] = []
+
+
+def register_part(part: SnapshotPart) -> None:
+    """Have every snapshot built from now on include `part`; registering twice is harmless."""
+    if part not in _parts:
+        _parts.append(part)
+
+
+def _default_price(org: Organization) -> PriceEntry | None:
+    given, taken = org.default_price_input_per_mtok, org.default_price_output_per_mtok
+    if given is None or taken is None:
+        return None
+    # Decimal strings with the column's six places, e.g. "2.500000"; never a float.
+    return {"input_per_mtok": str(given), "output_per_mtok": str(taken)}
+
+
+def build_budget_defaults(org: Organization) -> BudgetDefaults:
+    return {
+        "timezone": org.timezone,
+        "default_price": _default_price(org),
+        "default_max_output_tokens": org.default_max_output_tokens,
+    }
+
+
+def build_projects(org: Organization) -> dict[str, ProjectEntry]:
+    """Every project, limited or not, so the proxy can tell "no limit" from "unknown project"."""
+    rows = Project.objects.filter(org=org).values_list("id", "rpm_limit", "tpm_limit")
+    return {str(project_id): {"rpm_limit": rpm, "tpm_limit": tpm} for project_id, rpm, tpm in rows}
+
+
+def build_keys(org: Organization) -> dict[str, KeyEntry]:
     keys: dict[str, KeyEntry] = {}
     active = ApiKey.objects.filter(org=org, revoked_at=None).select_related("project")
     for key in active:
@@ -44,17 +89,25 @@ def build_snapshot(org: Organization) -> Snapshot:
             "rpm_limit": key.rpm_limit,
             "tpm_limit": key.tpm_limit,
         }
+    return keys
+
+
+def build_snapshot(org: Organization) -> Snapshot:
+    if not _parts:
+        # A snapshot without routes would take every route away from the proxies.
+        raise ImproperlyConfigured("no snapshot parts registered: are the gateway apps installed?")
     snapshot: Snapshot = {
         "org_id": str(org.id),
         "version": org.snapshot_version,
-        "keys": keys,
-        "routes": build_routes(org),
-        "provider_keys": build_provider_keys(org),
+        "keys": build_keys(org),
+        "routes": {},
+        "provider_keys": {},
         "projects": build_projects(org),
-        "budgets": build_budgets(org),
+        "budgets": [],
         "budget_defaults": build_budget_defaults(org),
     }
-    add_pii(snapshot, org)
+    for part in _parts:
+        part(snapshot, org)
     return snapshot
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from django import template
 
-from budgets.status import Counters
-from gateway.proxy.money import nano_to_usd
+from gateway.budgets.status import Counters
+from gateway.shared.money import nano_to_usd
 
 register = template.Library()
 

@@ -7,13 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from budgets import actions
-from budgets.models import Budget, Period, Scope
-from budgets.status import budget_statuses, scope_names
 from dashboard.budget_forms import BudgetForm, BudgetSettingsForm
 from dashboard.decorators import org_view
 from dashboard.forms import add_action_error
 from dashboard.views.common import form_status, render_org
+from gateway.budgets import actions
+from gateway.budgets.models import Budget, Period, Scope
+from gateway.budgets.status import budget_statuses, scope_names
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Membership, Organization

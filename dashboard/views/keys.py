@@ -9,12 +9,11 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from budgets import actions as limit_actions
 from dashboard.budget_forms import RateLimitsForm, limits_of
 from dashboard.decorators import org_view, request_user
 from dashboard.forms import ApiKeyForm, add_action_error
 from dashboard.views.common import form_status, render_org
-from tenants import actions
+from tenants import actions, rate_limits
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import ApiKey, Membership, Project, User
@@ -112,7 +111,7 @@ def key_limits(request: HttpRequest, membership: Membership, key_id: str) -> Htt
     form = RateLimitsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            limit_actions.set_key_rate_limits(key, limits_of(form), Actor.from_request(request))
+            rate_limits.set_key_rate_limits(key, limits_of(form), Actor.from_request(request))
         except ActionError as e:
             add_action_error(form, e, {})
         else:

@@ -17,9 +17,9 @@ from dashboard.pii_forms import (
     show_action_error,
 )
 from dashboard.views.common import form_status, render_org
-from pii_policy import actions
-from pii_policy.models import PiiPolicy
-from pii_policy.specs import PolicySpec
+from gateway.pii_policy import actions
+from gateway.pii_policy.models import PiiPolicy
+from gateway.pii_policy.specs import PolicySpec
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Membership, Project

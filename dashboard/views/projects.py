@@ -9,12 +9,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from budgets import actions as limit_actions
 from dashboard.budget_forms import RateLimitsForm, limits_of
 from dashboard.decorators import org_view
 from dashboard.forms import ProjectForm, TeamForm, add_action_error
 from dashboard.views.common import form_status, render_org
-from tenants import actions
+from tenants import actions, rate_limits
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import ApiKey, Membership, Project, Team
@@ -123,7 +122,7 @@ def project_limits(request: HttpRequest, membership: Membership, project_id: str
     form = RateLimitsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            limit_actions.set_project_rate_limits(
+            rate_limits.set_project_rate_limits(
                 project, limits_of(form), Actor.from_request(request)
             )
         except ActionError as e:

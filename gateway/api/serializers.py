@@ -12,7 +12,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from gateway import models as m
 from gateway.models import Deployment, ProviderKey, Route, Strategy
-from gateway.providers_catalog import PROVIDER_CHOICES
+from gateway.shared.providers_catalog import PROVIDER_CHOICES
 from gateway.specs import DeploymentSpec, PriceSpec, RouteSpec, parse_price
 from tenants.api.serializers import IdField, StrictSerializer
 

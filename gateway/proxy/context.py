@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gateway.proxy.providers.base import Usage
-from gateway.proxy.snapshot import DeploymentEntry, KeyEntry, Snapshot
+from gateway.shared.snapshot import DeploymentEntry, KeyEntry, Snapshot
 
 if TYPE_CHECKING:
     from gateway.proxy.budget.engine import Candidate, Hold
     from gateway.proxy.routing.failover import Failover
-    from gateway.proxy.usage import Attempt, Redaction
+    from gateway.shared.usage_event import Attempt, Redaction
 
 
 @dataclass

@@ -4,7 +4,7 @@ BYOK keys arrive sealed in the snapshot and are opened with the master keys
 only here, in the proxy's memory; the clear value is cached by its sealed
 form, so a rotated or re-wrapped key is simply a new cache entry. Orgs that
 bring no key are served by SELIXES_PLATFORM_KEY_<PROVIDER> (managed access),
-and only at their provider's own endpoint (gateway.proxy.managed_access).
+and only at their provider's own endpoint (gateway.shared.managed_access).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from gateway.proxy.crypto import CryptoError, MasterKeys, provider_key_context
 from gateway.proxy.errors import ProxyError
-from gateway.proxy.managed_access import KEYLESS_PROVIDERS, refusal
-from gateway.proxy.snapshot import DeploymentEntry, Snapshot
+from gateway.shared.crypto import CryptoError, MasterKeys, provider_key_context
+from gateway.shared.managed_access import KEYLESS_PROVIDERS, refusal
+from gateway.shared.snapshot import DeploymentEntry, Snapshot
 
 MAX_CACHED = 10_000
 

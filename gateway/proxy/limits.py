@@ -25,7 +25,7 @@ from gateway.proxy.lua_scripts import (
     run_script,
 )
 from gateway.proxy.redis_client import AsyncRedisClient
-from gateway.proxy.snapshot import KeyEntry, Snapshot
+from gateway.shared.snapshot import KeyEntry, Snapshot
 
 LimitKind = Literal["rpm", "tpm"]
 LimitScope = Literal["key", "project"]

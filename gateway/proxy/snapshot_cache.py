@@ -18,8 +18,8 @@ import orjson
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.proxy.redis_client import AsyncRedisClient
-from gateway.proxy.safe_errors import describe
-from gateway.proxy.snapshot import CHANNEL, Snapshot, key_index_key, snapshot_key
+from gateway.shared.safe_errors import describe
+from gateway.shared.snapshot import CHANNEL, Snapshot, key_index_key, snapshot_key
 
 log = logging.getLogger(__name__)
 # Bound on remembered key → org mappings; a full map is simply cleared.

@@ -28,7 +28,7 @@ from aiohttp.resolver import DefaultResolver
 
 from gateway.proxy.errors import ProxyError
 from gateway.proxy.providers.base import UpstreamRequest
-from gateway.proxy.ssrf import is_forbidden_address
+from gateway.shared.ssrf import is_forbidden_address
 
 READ_CHUNK = 64 * 1024
 

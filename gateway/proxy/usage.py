@@ -1,4 +1,4 @@
-"""The usage event: one per request, rejected ones included, on a Redis stream.
+"""Send the usage event (its shape: gateway.shared.usage_event), batched with settlements.
 
 The proxy writes it (XADD) once the response is finished; a Celery task in
 observability drains the stream into PostgreSQL. It holds metadata only
@@ -11,76 +11,22 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import NotRequired, TypedDict
 
 import orjson
 
 from gateway.proxy.context import RequestContext
 from gateway.proxy.lua_scripts import ScriptCall, rerun_unknown_scripts, script_command
-from gateway.proxy.money import nano_to_usd
 from gateway.proxy.redis_client import AsyncRedisClient, Command, send_batch
-from gateway.proxy.safe_errors import describe
+from gateway.shared.money import nano_to_usd
+from gateway.shared.safe_errors import describe
+from gateway.shared.usage_event import STREAM, UsageEvent
 
 log = logging.getLogger(__name__)
 # The longest a shutdown waits for the emitter's last flush in its own task.
 CLOSE_WAIT_S = 5.0
-STREAM = "sel:usage"
 # Bounds memory if the drain stops for long; at ~300 bytes an event this is
 # ~300 MB. Approximate trimming (~) keeps XADD O(1).
 STREAM_MAXLEN = 1_000_000
-
-
-class Attempt(TypedDict):
-    deployment_id: str
-    provider: str
-    model: str
-    outcome: str  # "ok" | an error code such as "upstream_timeout" | "http_503"
-    latency_ms: int
-
-
-class Redaction(TypedDict):
-    """What the PII policy did to one request, per type and detector; never the value."""
-
-    entity: str  # EMAIL, PERSON, ... or a custom pattern's name
-    action: str  # mask | pseudonymize | block
-    count: int
-    detector: str
-    where: str  # "prompt" | "answer"
-
-
-class UsageEvent(TypedDict):
-    ts: float  # unix seconds when the request arrived
-    request_id: str
-    org_id: str | None
-    project_id: str | None
-    team_id: str | None
-    key_id: str | None
-    user_id: str | None
-    endpoint: str
-    model_requested: str | None
-    model_dispatched: str | None
-    provider: str | None
-    deployment_id: str | None
-    stream: bool
-    status: int
-    error_type: str | None
-    input_tokens: int
-    output_tokens: int
-    cached_input_tokens: int
-    reasoning_tokens: int
-    latency_ms: int
-    ttfb_ms: int | None
-    cost_usd: str | None  # decimal string, the actual cost of the answer
-    attempts: list[Attempt]
-    client_disconnected: bool
-    # The ledger's share (budgets): what the settlement charged, and to which
-    # counters ("<budget id>:<window id>"); 0 and [] when no budget applied.
-    charged_nano: int
-    windows: list[str]
-    # The PII policy's redactions (gateway.proxy.pii.redactor); absent when none.
-    redactions: NotRequired[list[Redaction]]
-    # The route's strategy (priority | latency | cost | weighted); absent before routing.
-    strategy: NotRequired[str]
 
 
 # The request log's count columns hold 0 to 2**31 - 1 (PostgreSQL integer).

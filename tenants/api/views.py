@@ -10,9 +10,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from budgets import actions as limit_actions
-from budgets.specs import RateLimits
-from tenants import actions
+from tenants import actions, rate_limits
 from tenants.api.auth import OrgContext, role_may
 from tenants.api.schema import errors
 from tenants.api.serializers import (
@@ -35,9 +33,11 @@ def _context(request: Request) -> OrgContext:
     return cast(OrgContext, request.auth)
 
 
-def _limits(data: dict[str, Any], current: ApiKey | Project | None = None) -> RateLimits:
+def _limits(
+    data: dict[str, Any], current: ApiKey | Project | None = None
+) -> rate_limits.RateLimits:
     """The limits a body asks for: given fields replace, null clears, absent ones stay."""
-    return RateLimits(
+    return rate_limits.RateLimits(
         rpm_limit=data["rpm_limit"] if "rpm_limit" in data else getattr(current, "rpm_limit", None),
         tpm_limit=data["tpm_limit"] if "tpm_limit" in data else getattr(current, "tpm_limit", None),
     )
@@ -106,7 +106,7 @@ def project_detail(request: Request, project_id: str) -> Response:
     if request.method == "PATCH":
         body = RateLimitsPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        project = limit_actions.set_project_rate_limits(
+        project = rate_limits.set_project_rate_limits(
             project, _limits(body.validated_data, project), ctx.actor
         )
     return Response(ProjectSerializer(project).data)
@@ -171,7 +171,7 @@ def key_detail(request: Request, key_id: str) -> Response:
             raise exceptions.PermissionDenied(f"The {ctx.role} role may not change key limits.")
         body = RateLimitsPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        key = limit_actions.set_key_rate_limits(key, _limits(body.validated_data, key), ctx.actor)
+        key = rate_limits.set_key_rate_limits(key, _limits(body.validated_data, key), ctx.actor)
         return Response(ApiKeySerializer(key).data)
     user = ctx.actor.user
     if not may_change_key(ctx.role, user.id if user else None, key.user_id):

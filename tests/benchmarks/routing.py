@@ -20,7 +20,7 @@ from gateway.proxy.pricing import price_table
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.router import Router
-from gateway.proxy.snapshot import DeploymentEntry, RouteEntry, Snapshot
+from gateway.shared.snapshot import DeploymentEntry, RouteEntry, Snapshot
 
 ITERATIONS = 20_000
 WARMUP = 2_000

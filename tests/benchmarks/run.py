@@ -31,7 +31,7 @@ import httpx
 import orjson
 import psutil
 
-from gateway.proxy import credentials
+from gateway.shared import credentials
 from infra import devenv
 from infra.run import uvicorn_command
 from tests.benchmarks import pii_detect, routing
@@ -160,8 +160,9 @@ def _manage(*args: str) -> str:
 # and the key has RPM and TPM limits; all far above what a bench run spends,
 # so every request takes its limits, reserves in three counters and settles.
 POLICY = """
-from budgets import actions
-from budgets.specs import BudgetSpec, RateLimits
+from gateway.budgets import actions
+from gateway.budgets.specs import BudgetSpec
+from tenants import rate_limits
 from tenants.audit import Actor
 from tenants.errors import Conflict
 from tenants.models import ApiKey
@@ -174,13 +175,13 @@ for scope, scope_id, period in wanted:
         actions.create_budget(key.org, BudgetSpec(scope, scope_id, 10**15, period), actor)
     except Conflict:  # an earlier run's key had the same org and project
         pass
-actions.set_key_rate_limits(key, RateLimits(10**6, 10**9), actor)
+rate_limits.set_key_rate_limits(key, rate_limits.RateLimits(10**6, 10**9), actor)
 """
 
 # Run in `manage.py shell`: the validator entities masked for the PII key's org.
 PII_POLICY = """
-from pii_policy.actions import set_org_policy
-from pii_policy.specs import PolicySpec
+from gateway.pii_policy.actions import set_org_policy
+from gateway.pii_policy.specs import PolicySpec
 from tenants.audit import Actor
 from tenants.models import ApiKey
 key = ApiKey.objects.select_related("org").get(prefix="{prefix}")

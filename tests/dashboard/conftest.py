@@ -10,6 +10,9 @@ from tenants import actions
 from tenants.models import Invitation, Membership, Role, Team
 from tests.conftest import Persona
 
+# The mock provider process, for the routing health page's pings.
+from tests.gateway.mock_provider.conftest import mock_url  # noqa: F401  # a fixture, used by name
+
 
 @dataclass
 class AcmeObjects:

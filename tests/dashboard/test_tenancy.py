@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from budgets import actions as budget_actions
-from budgets.models import Budget
-from budgets.specs import BudgetSpec
 from gateway import actions as gateway_actions
+from gateway.budgets import actions as budget_actions
+from gateway.budgets.models import Budget
+from gateway.budgets.specs import BudgetSpec
 from gateway.models import Deployment, ProviderKey, Route
 from gateway.specs import DeploymentSpec, RouteSpec
 from tenants.models import (

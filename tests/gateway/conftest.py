@@ -6,6 +6,9 @@ from typing import Any
 
 from rest_framework.test import APIClient
 
+# The mock provider process, for the gateway tests that send to it (health pings, the proxy's).
+from tests.gateway.mock_provider.conftest import mock_url  # noqa: F401  # a fixture, used by name
+
 # What a user pastes from their provider's console; must never come back out.
 RAW_OPENAI_KEY = "sk-proj-TOPSECRET-0123456789abcdefWXYZ"
 

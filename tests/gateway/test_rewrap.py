@@ -14,9 +14,9 @@ from django.core.management import CommandError, call_command
 
 from gateway import actions
 from gateway.models import ProviderKey
-from gateway.proxy.crypto import CryptoError, MasterKeys
-from gateway.proxy.snapshot import snapshot_key
 from gateway.sealing import open_provider_key
+from gateway.shared.crypto import CryptoError, MasterKeys
+from gateway.shared.snapshot import snapshot_key
 from tests.conftest import Persona
 from tests.gateway.conftest import RAW_OPENAI_KEY
 

@@ -10,8 +10,8 @@ import redis
 from rest_framework.test import APIClient
 
 from gateway.models import Route
-from gateway.proxy.crypto import MasterKeys, provider_key_context
-from gateway.proxy.snapshot import snapshot_key
+from gateway.shared.crypto import MasterKeys, provider_key_context
+from gateway.shared.snapshot import snapshot_key
 from tests.conftest import Persona
 from tests.gateway.conftest import RAW_OPENAI_KEY, a_deployment, a_route, add_key, put_route
 

@@ -15,9 +15,9 @@ import pytest
 import redis
 from prometheus_client import generate_latest
 
-from budgets.models import LedgerEntry
+from gateway.budgets.models import LedgerEntry
 from gateway.proxy.metrics import SCRAPE
-from gateway.proxy.usage import STREAM, UsageEvent
+from gateway.shared.usage_event import STREAM, UsageEvent
 from observability.dead_letters import DEAD_LETTERS
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog

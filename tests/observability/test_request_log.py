@@ -11,7 +11,7 @@ import pytest
 import redis
 from rest_framework.test import APIClient
 
-from gateway.proxy.usage import STREAM, UsageEvent
+from gateway.shared.usage_event import STREAM, UsageEvent
 from observability.dead_letters import DEAD_LETTERS
 from observability.drain import GROUP, drain_usage_stream
 from observability.models import RequestLog

@@ -22,7 +22,7 @@ from django.test import Client
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from rest_framework.test import APIClient
 
-from gateway.proxy.snapshot import key_index_key, snapshot_key
+from gateway.shared.snapshot import key_index_key, snapshot_key
 from tenants import actions
 from tenants.audit import Actor
 from tenants.models import (

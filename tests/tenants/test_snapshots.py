@@ -7,7 +7,7 @@ import pytest
 import redis
 from django.db import transaction
 
-from gateway.proxy.snapshot import CHANNEL, key_index_key, snapshot_key
+from gateway.shared.snapshot import CHANNEL, key_index_key, snapshot_key
 from tenants import actions
 from tenants.models import ApiKey, Organization
 from tenants.snapshots import _publish_script, publish_snapshot, republish_stale_snapshots

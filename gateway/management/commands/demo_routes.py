@@ -4,7 +4,7 @@
 as an OpenAI-compatible server, `claude-demo` as Anthropic. Both carry a
 provider key of the org's own (BYOK, named "mock provider"), as any route to
 an address of the tenant's choosing must: the platform's keys only ever go to
-the providers' own endpoints (gateway.proxy.managed_access).
+the providers' own endpoints (gateway.shared.managed_access).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from functools import lru_cache
 
 import orjson
 
-from gateway.proxy.budget import layout
 from gateway.proxy.budget.plan import Counter
 from gateway.proxy.limits import Limit, Rejection, decode_rejection, encode_plan
 from gateway.proxy.lua_scripts import (
@@ -26,7 +25,8 @@ from gateway.proxy.lua_scripts import (
 from gateway.proxy.pricing.model_price import ModelPrice, actual_cost_nano
 from gateway.proxy.providers.base import Usage
 from gateway.proxy.redis_client import AsyncRedisClient
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared import budget_layout as layout
+from gateway.shared.snapshot import DeploymentEntry
 
 
 @lru_cache(maxsize=1)

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from gateway.proxy.errors import InvalidRequest
 from gateway.proxy.pricing.model_price import ModelPrice
-from gateway.proxy.snapshot import BudgetDefaults
+from gateway.shared.snapshot import BudgetDefaults
 
 # Beginning-of-text, the reply primer ("<|im_start|>assistant"), template framing.
 REQUEST_OVERHEAD = 64

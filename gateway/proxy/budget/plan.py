@@ -10,10 +10,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway.proxy.budget.layout import counter_key_of, label
-from gateway.proxy.budget.windows import window_for
 from gateway.proxy.limits import Limit, limit_plan
-from gateway.proxy.snapshot import BudgetEntry, KeyEntry, Snapshot
+from gateway.shared.budget_layout import counter_key_of, label
+from gateway.shared.budget_windows import window_for
+from gateway.shared.snapshot import BudgetEntry, KeyEntry, Snapshot
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from typing import Any
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
-from gateway.proxy.crypto import CryptoError, MasterKeys, pii_secret_context
 from gateway.proxy.errors import PiiScanFailed
 from gateway.proxy.pii.detectors import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
-from gateway.proxy.snapshot import KeyEntry, PiiPolicyEntry, Snapshot
+from gateway.shared.crypto import CryptoError, MasterKeys, pii_secret_context
+from gateway.shared.snapshot import KeyEntry, PiiPolicyEntry, Snapshot
 
 ACTIONS = frozenset({"mask", "pseudonymize", "block", "allow"})
 # Bound on cached compiled policies; a full cache is simply cleared (a

@@ -44,7 +44,7 @@ from gateway.proxy.pii.ner import NerUnavailable, detect_names
 from gateway.proxy.pii.normalize import normalize
 from gateway.proxy.pii.policy import CompiledPolicy
 from gateway.proxy.pii.spans import Finding, resolve_overlaps
-from gateway.proxy.usage import Redaction
+from gateway.shared.usage_event import Redaction
 
 # A pseudonym token as `token_for` writes it; the stream window never cuts one.
 TOKEN = re.compile(r"<[A-Z][A-Z0-9_]*_[0-9a-f]{6}>")

@@ -18,7 +18,7 @@ first token grows by at most one window. Every release is redacted with the
 findings of the window plus CONTEXT_CHARS of already released text (context
 words such as "passport no." stay visible), cut where no finding crosses, so
 for text whose entities are local the output equals the non-streamed
-redaction of the whole (tests/pii/test_stream.py checks every split point).
+redaction of the whole (tests/gateway/proxy/pii/test_stream.py checks every split point).
 
 OpenAIStreamRewriter and AnthropicStreamRewriter apply windows to the SSE the
 proxy sends a client (translated or natively passed through): text deltas

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 from functools import lru_cache
 
-from gateway.proxy.managed_access import uses_platform_key
-from gateway.proxy.money import parse_usd, price_to_micro
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.pricing.schema import MAX_PRICE_PER_MTOK
 from gateway.proxy.pricing.table import PriceTable
 from gateway.proxy.providers.base import MisconfiguredDeployment
-from gateway.proxy.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry
+from gateway.shared.managed_access import uses_platform_key
+from gateway.shared.money import parse_usd, price_to_micro
+from gateway.shared.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry
 
 
 def price_for(
@@ -25,7 +25,7 @@ def price_for(
     The caller refuses a request it cannot price (fail closed). Price a
     request once, when it is admitted, and settle it with the same price.
     On the platform's key only the price list counts: neither the tenant's
-    override nor its default price (gateway.proxy.managed_access).
+    override nor its default price (gateway.shared.managed_access).
     """
     known = table.lookup(deployment["provider"], deployment["model"], on)
     if uses_platform_key(deployment["provider"], deployment["provider_key_id"]):

@@ -1,6 +1,6 @@
 """A model's price and the two costs the budget engine needs: actual and worst case.
 
-Prices are integer micro-USD per million tokens (gateway.proxy.money), which
+Prices are integer micro-USD per million tokens (gateway.shared.money), which
 is pico-USD per token: tokens x price is an exact integer in pico-USD. A cost
 adds those products up and rounds up to nano-USD once, at the end, so the
 actual cost of any usage within a request's bounds can never round above the
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.proxy.money import token_cost_nano
 from gateway.proxy.providers.base import Usage
+from gateway.shared.money import token_cost_nano
 
 
 @dataclass(frozen=True)

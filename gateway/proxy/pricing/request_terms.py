@@ -30,7 +30,7 @@ from typing import Any
 from gateway.proxy.errors import InvalidRequest
 from gateway.proxy.pricing.model_price import LongContextPrice, ModelPrice
 from gateway.proxy.providers.openai import FLAVORS
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 # Providers whose adapter forwards an OpenAI body's unknown fields, service_tier among them.
 _FORWARDS_SERVICE_TIER = frozenset((*FLAVORS, "azure"))

@@ -3,7 +3,7 @@
 The format (prices.yaml beside this module is the reference):
 
     providers:
-      <provider>:                  # a name from gateway.providers_catalog.PROVIDERS
+      <provider>:                  # a name from gateway.shared.providers_catalog.PROVIDERS
         source: <where the prices were read>
         checked: "YYYY-MM-DD"     # when
         limits_source: <where max_output_tokens/max_input_tokens were read>  # optional
@@ -40,9 +40,9 @@ from typing import Any
 
 import yaml
 
-from gateway.providers_catalog import PROVIDERS
-from gateway.proxy.money import parse_usd, price_to_micro
 from gateway.proxy.pricing.model_price import LongContextPrice, ModelPrice
+from gateway.shared.money import parse_usd, price_to_micro
+from gateway.shared.providers_catalog import PROVIDERS
 
 # Far above any price list entry (the dearest model is in the hundreds of USD per Mtok).
 MAX_PRICE_PER_MTOK = Decimal(100_000)

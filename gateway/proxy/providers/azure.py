@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from gateway.proxy.providers.common import api_base
 from gateway.proxy.providers.openai import Flavor, OpenAIAdapter
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 # The latest GA data-plane version when this was written; a deployment may pin another.
 DEFAULT_API_VERSION = "2024-10-21"

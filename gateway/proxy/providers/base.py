@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.proxy.errors import InvalidRequest, ProxyError
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 JSON = dict[str, Any]
 

@@ -21,7 +21,7 @@ from gateway.proxy.providers.base import (
     UpstreamError,
     Usage,
 )
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 # A provider's error message is restated to the client: keep it readable, and
 # never let an upstream push a megabyte of text through us.

@@ -30,7 +30,7 @@ from gateway.proxy.providers.common import (
     upstream_error,
     usage_from_openai,
 )
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 
 @dataclass(frozen=True)

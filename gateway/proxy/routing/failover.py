@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import HealthBook, now_ms
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 # Outcomes that say nothing about the deployment's health: our configuration
 # (no key, an address the SSRF rules refuse, an unsupported operation), not its

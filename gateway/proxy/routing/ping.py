@@ -47,8 +47,8 @@ from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import NEUTRAL_OUTCOMES, Failover
 from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.sync import IDLE_MS, HealthSync
-from gateway.proxy.snapshot import DeploymentEntry, Snapshot
 from gateway.proxy.upstream_client import UpstreamClient, UpstreamFailure
+from gateway.shared.snapshot import DeploymentEntry, Snapshot
 
 log = logging.getLogger(__name__)
 PING_PROMPT = "ping"

@@ -38,7 +38,7 @@ from gateway.proxy.routing.gauges import RoutingGauges
 from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
 from gateway.proxy.routing.strategies import cost_order, latency_order, weighted_order
 from gateway.proxy.routing.sync import HealthSync
-from gateway.proxy.snapshot import DeploymentEntry, RouteEntry, Snapshot
+from gateway.shared.snapshot import DeploymentEntry, RouteEntry, Snapshot
 
 # The cost strategy's expected answer: this many tokens, or the request's limit if lower.
 EXPECTED_OUTPUT_TOKENS = 256

@@ -38,7 +38,7 @@ from gateway.proxy.lua_scripts import (
 from gateway.proxy.redis_client import AsyncRedisClient, send_batch
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
-from gateway.proxy.safe_errors import describe
+from gateway.shared.safe_errors import describe
 
 log = logging.getLogger(__name__)
 # The longest a shutdown waits for the sync task to stop, and again for its last sync.

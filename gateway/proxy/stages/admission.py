@@ -31,7 +31,6 @@ from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import BudgetExceeded, InvalidRequest, RateLimited, ServiceUnavailable
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send
 from gateway.proxy.limits import Rejection
-from gateway.proxy.money import nano_to_usd
 from gateway.proxy.pricing import PriceTable, price_for
 from gateway.proxy.pricing.model_price import worst_case_cost_nano
 from gateway.proxy.pricing.request_terms import (
@@ -41,7 +40,8 @@ from gateway.proxy.pricing.request_terms import (
     request_terms,
 )
 from gateway.proxy.redis_client import AsyncRedisClient
-from gateway.proxy.snapshot import BudgetEntry
+from gateway.shared.money import nano_to_usd
+from gateway.shared.snapshot import BudgetEntry
 
 # The output limit of a model no price list knows (self-hosted), when neither the
 # request nor the org sets one; enforced upstream like any other limit.

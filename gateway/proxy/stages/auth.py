@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import redis.exceptions
 
-from gateway.proxy import credentials
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import AuthenticationFailed, ServiceUnavailable
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, header
 from gateway.proxy.snapshot_cache import SnapshotCache
+from gateway.shared import credentials
 
 
 def presented_key(scope: Scope) -> str | None:

@@ -17,8 +17,8 @@ from gateway.proxy.errors import HeadersTooLarge, InvalidRequest, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
 from gateway.proxy.lua_scripts import ScriptCall
 from gateway.proxy.recorded import escaped, has_control_character
-from gateway.proxy.safe_errors import describe
 from gateway.proxy.usage import UsageEmitter
+from gateway.shared.safe_errors import describe
 
 log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 32 * 1024

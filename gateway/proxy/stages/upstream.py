@@ -26,7 +26,6 @@ from gateway.proxy.endpoints import dispatch
 from gateway.proxy.errors import ProxyError
 from gateway.proxy.http import JSON_CONTENT_TYPE, Message, Receive, Scope, Send, send_json
 from gateway.proxy.keyring import Keyring, MissingProviderKey
-from gateway.proxy.money import nano_to_usd
 from gateway.proxy.providers import adapter_for, native_adapter_for
 from gateway.proxy.providers.base import (
     MisconfiguredDeployment,
@@ -38,9 +37,10 @@ from gateway.proxy.providers.base import (
 )
 from gateway.proxy.recorded import header_value
 from gateway.proxy.redis_client import AsyncRedisClient
-from gateway.proxy.snapshot import DeploymentEntry
 from gateway.proxy.upstream_client import UpstreamClient, UpstreamFailure, UpstreamResponse
-from gateway.proxy.usage import Attempt
+from gateway.shared.money import nano_to_usd
+from gateway.shared.snapshot import DeploymentEntry
+from gateway.shared.usage_event import Attempt
 
 log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024

@@ -14,7 +14,7 @@ from gateway.proxy.pii.spans import Finding
 # run is then cut into card-sized windows in Python.
 # What comes before is checked after the first digit, so the scan skips to
 # digits in C rather than trying a lookbehind at every character
-# (tests/pii/test_fast_path.py compares it with the lookbehind first).
+# (tests/gateway/proxy/pii/test_fast_path.py compares it with the lookbehind first).
 _DIGIT_RUN = re.compile(r"[0-9](?<![A-Za-z0-9+][0-9])(?:[ -]?[0-9]){12,}(?![A-Za-z0-9])")
 _GROUP = re.compile(r"[0-9]+")
 _VISA13_GROUPS = (4, 3, 3, 3)

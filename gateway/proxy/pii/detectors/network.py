@@ -11,7 +11,7 @@ from gateway.proxy.pii.spans import Finding
 # Not glued to a word, a dot or another number, so "v1.2.3.4", "1.2.3.4.5"
 # and "version 10.0.0.1-beta" style strings are left alone. What comes
 # before is checked after the first digit, so the scan skips to digits in C
-# rather than trying a lookbehind at every character (tests/pii/test_fast_path.py
+# rather than trying a lookbehind at every character (tests/gateway/proxy/pii/test_fast_path.py
 # compares it with the lookbehind first).
 _IPV4 = re.compile(
     r"[0-9](?<![A-Za-z0-9.\-][0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?![A-Za-z0-9\-]|\.[0-9])",

@@ -155,7 +155,7 @@ def valid_for_region(national: str, region: str) -> bool:
     match. Its function finds the metadata, rebuilds the number's digits
     and looks up every pattern on each call, which costs more than the rest
     of reading a plain US number; here the patterns are compiled once
-    (tests/pii/test_fast_path.py compares the two on generated numbers).
+    (tests/gateway/proxy/pii/test_fast_path.py compares the two on generated numbers).
     """
     general, kinds = _number_descs(region)
     if general is None or not _matches(national, general):

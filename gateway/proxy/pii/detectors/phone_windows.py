@@ -33,7 +33,7 @@ DIGIT_CLUSTER = re.compile(r"[0-9](?:[^0-9\n]{0,3}+[0-9]){5,}+", re.ASCII)
 # "(?<![0-9])[12]"; "[0-9](?:(?<=[0-2])[0-9])?" for "[0-2]?[0-9]"): the
 # engine tries each alternative at each position of a cluster, and a class
 # rejects a position in one step where a lookbehind takes several. The
-# matches are the same (tests/pii/test_fast_path_detectors.py compares the two).
+# matches are the same (tests/gateway/proxy/pii/test_fast_path_detectors.py compares the two).
 NOT_A_PHONE = re.compile(
     r"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]+-[0-9]+(?:-[0-9]+)*(?![0-9])"
     r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"

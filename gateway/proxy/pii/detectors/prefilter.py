@@ -4,7 +4,7 @@
 
 Every trigger is a necessary condition of its detector's pattern, so a
 detector whose trigger did not fire would have found nothing: skipping it
-changes no result (tests/pii/test_fast_path.py compares both paths). Only
+changes no result (tests/gateway/proxy/pii/test_fast_path.py compares both paths). Only
 the `needed` triggers are looked at (those of the requested entity types).
 
 Cost is what matters here, as every prompt pays it. A regex scan costs

@@ -15,7 +15,7 @@ _EDGE_AFTER = r"(?![A-Za-z0-9]|-[0-9]|\.[0-9])"
 # AAA-GG-SSSS; the separator is captured so both must agree. Not after a
 # letter, digit, dash or dot: checked after the first digit, so the scan
 # skips to digits in C rather than trying a lookbehind at every character
-# (tests/pii/test_fast_path.py compares it with the lookbehind first).
+# (tests/gateway/proxy/pii/test_fast_path.py compares it with the lookbehind first).
 _TAXPAYER_ID = re.compile(
     r"([0-9](?<![A-Za-z0-9\-.][0-9])[0-9]{2})([- ]?)([0-9]{2})\2([0-9]{4})" + _EDGE_AFTER,
     re.ASCII,

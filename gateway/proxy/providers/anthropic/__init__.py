@@ -32,7 +32,7 @@ from gateway.proxy.providers.common import (
     load_object,
     upstream_error,
 )
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 DEFAULT_API_BASE = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"

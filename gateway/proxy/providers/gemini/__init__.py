@@ -28,7 +28,7 @@ from gateway.proxy.providers.common import (
 )
 from gateway.proxy.providers.gemini.request import gemini_body
 from gateway.proxy.providers.gemini.response import GeminiStreamDecoder, completion_of
-from gateway.proxy.snapshot import DeploymentEntry
+from gateway.shared.snapshot import DeploymentEntry
 
 DEFAULT_API_BASE = "https://generativelanguage.googleapis.com"
 _VERSIONED = re.compile(r"/v\d+(alpha|beta)?$")
