@@ -14,6 +14,7 @@ They run in the Celery worker (budgets.tasks); the scripts are the proxy's
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from budgets.models import Budget, LedgerEntry, LedgerKind, Period
 from config.redis import get_redis
 from gateway.proxy.budget import layout
 from gateway.proxy.budget.windows import window_for
-from gateway.proxy.lua_scripts import load_script
+from gateway.proxy.lua_scripts import load_script, script_flags_from
 from gateway.proxy.usage import UsageEvent
 from tenants.models import Organization
 
@@ -42,7 +43,7 @@ REAP_BATCH = 500
 # a client made later (another REDIS_URL, cluster mode) is the one used.
 @lru_cache(maxsize=4)
 def _script(*names: str) -> redis.commands.core.Script:
-    return get_redis().register_script(load_script(*names))
+    return get_redis().register_script(load_script(*names, flags=script_flags_from(os.environ)))
 
 
 def settled_entry(event: UsageEvent) -> LedgerEntry:
