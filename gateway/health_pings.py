@@ -17,6 +17,7 @@ from django.conf import settings
 
 from gateway.models import Deployment
 from gateway.proxy.keyring import Keyring, platform_keys_from
+from gateway.proxy.lua_scripts import script_flags_from
 from gateway.proxy.redis_client import proxy_redis
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.ping import CONCURRENCY, Pinger, PingOutcome
@@ -43,7 +44,14 @@ async def _ping(tenants: list[Snapshot], timeout_s: float) -> list[PingOutcome]:
     client = proxy_redis(settings.REDIS_URL, settings.REDIS_CLUSTER)  # the proxy's own
     await upstream.start()
     try:
-        pinger = Pinger(client, upstream, keyring, RoutingConfig.from_env(), timeout_s)
+        pinger = Pinger(
+            client,
+            upstream,
+            keyring,
+            RoutingConfig.from_env(os.environ),
+            timeout_s,
+            script_flags=script_flags_from(os.environ),
+        )
         return await pinger.ping_orgs(tenants)
     finally:
         await upstream.close()

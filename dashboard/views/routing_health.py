@@ -10,6 +10,7 @@ are read.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -85,7 +86,7 @@ def routing_health(request: HttpRequest, membership: Membership) -> HttpResponse
         except redis.RedisError:
             log.warning("routing health page: Redis unreachable")
             unavailable = True
-    config = RoutingConfig.from_env()
+    config = RoutingConfig.from_env(os.environ)
     now = now_ms()
     rows: dict[str, list[DeploymentRow]] = {}
     for index, d in enumerate(deployments):

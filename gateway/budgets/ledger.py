@@ -14,6 +14,7 @@ They run in the Celery worker (gateway.budgets.tasks); the scripts are the proxy
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from django.utils import timezone
 from config.redis import RedisClient, get_redis
 from gateway.budgets.models import Budget, LedgerEntry, LedgerKind, Period
 from gateway.budgets.signals import settlements_pending
-from gateway.proxy.lua_scripts import load_script
+from gateway.proxy.lua_scripts import load_script, script_flags_from
 from gateway.shared import budget_layout as layout
 from gateway.shared.budget_windows import window_for
 from gateway.shared.usage_event import UsageEvent
@@ -44,7 +45,7 @@ REAP_BATCH = 500
 # a client made later (another REDIS_URL, cluster mode) is the one used.
 @lru_cache(maxsize=4)
 def _script(*names: str) -> redis.commands.core.Script:
-    return get_redis().register_script(load_script(*names))
+    return get_redis().register_script(load_script(*names, flags=script_flags_from(os.environ)))
 
 
 def _write_pending_settlements(client: RedisClient) -> None:

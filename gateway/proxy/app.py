@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from wsgiref.simple_server import WSGIServer
 
 from gateway.proxy import metrics
+from gateway.proxy.budget.hold import Reservations
 from gateway.proxy.config import ProxySettings
 from gateway.proxy.errors import NotFound
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, send_json
@@ -15,10 +17,12 @@ from gateway.proxy.keyring import Keyring
 from gateway.proxy.pii.policy import PolicyCache
 from gateway.proxy.pricing import price_table
 from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
+from gateway.proxy.routing.models import answer_without_provider
 from gateway.proxy.routing.router import Router, start_router
 from gateway.proxy.snapshot_cache import SnapshotCache
 from gateway.proxy.stages.admission import AdmissionStage
 from gateway.proxy.stages.auth import AuthStage
+from gateway.proxy.stages.deps import StageDeps
 from gateway.proxy.stages.record import RecordStage
 from gateway.proxy.stages.redact import RedactStage
 from gateway.proxy.stages.route import RouteStage
@@ -28,26 +32,30 @@ from gateway.proxy.usage import UsageEmitter
 
 log = logging.getLogger(__name__)
 
+# The stages, outermost first: each wraps every one below it (Starlette's
+# middleware list). DESIGN.md draws redact before route; it sits inside route
+# here because route parses the body it scans, and outside admission so a
+# blocked prompt is never admitted or charged.
+STAGES: tuple[Callable[[ASGIApp, StageDeps], ASGIApp], ...] = (
+    RecordStage,  # request id, the one place errors become answers, the usage event
+    AuthStage,  # key -> tenant snapshot
+    RouteStage,  # body, /v1/models, the alias's deployments
+    RedactStage,  # the PII policy, on the prompt and on the answer
+    AdmissionStage,  # price the candidates; rate limits and budget reservation
+    UpstreamStage,  # failover over the deployments; the answer back
+)
 
-def build_stack(
-    settings: ProxySettings,
-    emitter: UsageEmitter,
-    snapshots: SnapshotCache,
-    client: UpstreamClient,
-    keyring: Keyring,
-    redis_client: AsyncRedisClient,
-    router: Router,
-) -> ASGIApp:
-    """Wrap the stages around each other; read the order bottom-up, outermost last."""
-    ttl = settings.reservation_ttl_s
-    app: ASGIApp = UpstreamStage(client, keyring, redis_client, ttl)
-    app = AdmissionStage(app, redis_client, price_table(), ttl)
-    # Inside route (which parses the body), outside admission: a blocked
-    # prompt is never admitted or charged (DESIGN.md draws it before route).
-    app = RedactStage(app, PolicyCache.from_env())
-    app = RouteStage(app, settings.max_body_bytes, router)
-    app = AuthStage(app, snapshots, settings.hash_key)
-    app = RecordStage(app, emitter)
+
+async def _past_the_last_stage(scope: Scope, receive: Receive, send: Send) -> None:
+    """What the innermost stage wraps: nothing reaches it (the route stage answers the rest)."""
+    await answer_without_provider(scope["state"]["ctx"], scope, send)
+
+
+def build_stack(deps: StageDeps) -> ASGIApp:
+    """Wrap the stages around each other, the last of STAGES innermost."""
+    app: ASGIApp = _past_the_last_stage
+    for stage in reversed(STAGES):
+        app = stage(app, deps)
     return app
 
 
@@ -63,25 +71,36 @@ class ProxyApp:
         self.metrics_server: WSGIServer | None = None
 
     async def startup(self) -> None:
-        self.redis = proxy_redis(self.settings.redis_url, self.settings.redis_cluster)
-        snapshots = SnapshotCache(self.redis, self.settings.snapshot_max_age_s)
+        settings = self.settings
+        self.redis = proxy_redis(settings.redis_url, settings.redis_cluster)
+        snapshots = SnapshotCache(self.redis, settings.snapshot_max_age_s)
         await self.client.start()
         self.emitter = UsageEmitter(self.redis)
         self.emitter.start()
-        self.router = start_router(self.redis, price_table())
+        prices = price_table(settings.extra_prices)
+        self.router = start_router(
+            self.redis, prices, settings.routing, settings.redis_script_flags
+        )
         self.stack = build_stack(
-            self.settings,
-            self.emitter,
-            snapshots,
-            self.client,
-            Keyring.from_env(),
-            self.redis,
-            self.router,
+            StageDeps(
+                settings=settings,
+                redis=self.redis,
+                emitter=self.emitter,
+                snapshots=snapshots,
+                router=self.router,
+                policies=PolicyCache.from_settings(settings.master_keys),
+                prices=prices,
+                reservations=Reservations(
+                    self.redis, settings.reservation_ttl_s, settings.redis_script_flags
+                ),
+                keyring=Keyring.from_settings(settings.master_keys, settings.platform_keys),
+                client=self.client,
+            )
         )
         self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")
-        if self.settings.metrics_port:
+        if settings.metrics_port:
             self.metrics_server = metrics.serve(
-                self.settings.metrics_host, self.settings.metrics_port
+                settings.metrics_host, settings.metrics_port, settings.metrics_multiproc_dir
             )
 
     async def shutdown(self) -> None:

@@ -9,21 +9,14 @@ and only at their provider's own endpoint (gateway.shared.managed_access).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
-from gateway.proxy.errors import ProxyError
+from gateway.proxy.errors import MissingProviderKey as MissingProviderKey  # the tree: errors.py
 from gateway.shared.crypto import CryptoError, MasterKeys, provider_key_context
 from gateway.shared.managed_access import KEYLESS_PROVIDERS, refusal
 from gateway.shared.snapshot import DeploymentEntry, Snapshot
 
 MAX_CACHED = 10_000
-
-
-class MissingProviderKey(ProxyError):
-    status = 503
-    type = "upstream_error"
-    code = "no_provider_key"
 
 
 def platform_keys_from(environ: Mapping[str, str]) -> dict[str, str]:
@@ -42,10 +35,9 @@ class Keyring:
         self._opened: dict[str, str] = {}
 
     @classmethod
-    def from_env(cls) -> Keyring:
-        value = os.environ.get("SELIXES_MASTER_KEYS")
-        master = MasterKeys.parse(value) if value else None
-        return cls(master, platform_keys_from(os.environ))
+    def from_settings(cls, master_keys: str, platform_keys: Mapping[str, str]) -> Keyring:
+        """SELIXES_MASTER_KEYS ("" = none) and the platform's keys by provider."""
+        return cls(MasterKeys.parse(master_keys) if master_keys else None, dict(platform_keys))
 
     def key_for(self, tenant: Snapshot, deployment: DeploymentEntry) -> str:
         """Return the API key to send for this deployment, or raise MissingProviderKey."""

@@ -34,10 +34,12 @@ WINDOW_MS = 60_000
 NEVER = -1
 
 
-@lru_cache(maxsize=1)
-def limits_script() -> LuaScript:
-    """lua/limits.lua after its function files; read once (SELIXES_REDIS_SCRIPT_FLAGS too)."""
-    return LuaScript.from_files("sliding_window", "token_bucket", "limit_plan", "limits")
+@lru_cache(maxsize=2)
+def limits_script(flags: str = "") -> LuaScript:
+    """lua/limits.lua after its function files, under SELIXES_REDIS_SCRIPT_FLAGS `flags`."""
+    return LuaScript.from_files(
+        "sliding_window", "token_bucket", "limit_plan", "limits", flags=flags
+    )
 
 
 @dataclass(frozen=True)

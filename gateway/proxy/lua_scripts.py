@@ -16,8 +16,7 @@ the flags (`allow-key-locking`).
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias, cast
@@ -34,19 +33,25 @@ ScriptArg: TypeAlias = str | bytes | int
 ScriptReply: TypeAlias = int | bytes | list["ScriptReply"] | None
 
 
-def script_flags_line() -> str:
+def script_flags_from(environ: Mapping[str, str]) -> str:
+    """SELIXES_REDIS_SCRIPT_FLAGS as given ("" = none); read once by each process."""
+    return environ.get(FLAGS_VARIABLE, "").strip()
+
+
+def script_flags_line(flags: str) -> str:
     """Return the shebang line SELIXES_REDIS_SCRIPT_FLAGS asks for, or "" for none."""
-    value = os.environ.get(FLAGS_VARIABLE, "").strip()
-    if not value or value.startswith("#!"):
-        return value
-    return f"#!lua flags={value}"
+    flags = flags.strip()
+    if not flags or flags.startswith("#!"):
+        return flags
+    return f"#!lua flags={flags}"
 
 
-def load_script(*names: str) -> str:
+def load_script(*names: str, flags: str = "") -> str:
     """Concatenate lua/<name>.lua files in order, after the flags line if one is set."""
     if not names:
         raise ValueError("load_script needs at least one file name")
-    parts = [script_flags_line()] if script_flags_line() else []
+    line = script_flags_line(flags)
+    parts = [line] if line else []
     for name in names:
         filename = name if name.endswith(".lua") else f"{name}.lua"
         parts.append((LUA_DIR / filename).read_text())
@@ -66,9 +71,9 @@ class LuaScript:
         return cls(source, hashlib.sha1(source.encode()).hexdigest())  # noqa: S324
 
     @classmethod
-    def from_files(cls, *names: str) -> LuaScript:
-        """load_script(*names) with its digest."""
-        return cls.from_source(load_script(*names))
+    def from_files(cls, *names: str, flags: str = "") -> LuaScript:
+        """load_script(*names, flags=flags) with its digest."""
+        return cls.from_source(load_script(*names, flags=flags))
 
 
 @dataclass(frozen=True)

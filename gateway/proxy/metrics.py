@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from collections.abc import Iterator
 from wsgiref.simple_server import WSGIServer
 
@@ -86,8 +85,11 @@ def count_failure(code: str) -> None:
 class _Scrape(Collector):
     """What a scrape shows: every worker's counters (or this one's alone), and the gauges."""
 
+    def __init__(self, multiproc_dir: str = "") -> None:
+        self.multiproc_dir = multiproc_dir  # PROMETHEUS_MULTIPROC_DIR ("" = this process)
+
     def collect(self) -> Iterator[Metric]:
-        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        directory = self.multiproc_dir
         if not directory:
             yield from REGISTRY.collect()
             return
@@ -97,12 +99,19 @@ class _Scrape(Collector):
             yield from collector.collect()
 
 
-# auto_describe off: registering must not collect (the router's gauges come later).
-SCRAPE = CollectorRegistry(auto_describe=False)
-SCRAPE.register(_Scrape())
+def scrape_registry(multiproc_dir: str = "") -> CollectorRegistry:
+    """What the metrics port serves: every worker's files in `multiproc_dir`, or this process."""
+    # auto_describe off: registering must not collect (the router's gauges come later).
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Scrape(multiproc_dir))
+    return registry
 
 
-def serve(host: str, port: int) -> WSGIServer | None:
+# This process's counters and gauges alone (tests read it).
+SCRAPE = scrape_registry()
+
+
+def serve(host: str, port: int, multiproc_dir: str = "") -> WSGIServer | None:
     """Serve the scrape on host:port from a thread; None if another worker already does.
 
     A thread, not the event loop: summing many workers' files stays off the
@@ -112,7 +121,7 @@ def serve(host: str, port: int) -> WSGIServer | None:
     which the GIL keeps whole, before reading plain numbers from them.
     """
     try:
-        server, _thread = start_http_server(port, host, registry=SCRAPE)
+        server, _thread = start_http_server(port, host, registry=scrape_registry(multiproc_dir))
     except OSError as e:
         if e.errno != errno.EADDRINUSE:
             raise

@@ -26,29 +26,11 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from gateway.proxy.errors import ProxyError
+from gateway.proxy.errors import ForbiddenUpstream, UpstreamFailure, UpstreamTimeout
 from gateway.proxy.providers.base import UpstreamRequest
 from gateway.shared.ssrf import is_forbidden_address
 
 READ_CHUNK = 64 * 1024
-
-
-class UpstreamFailure(ProxyError):
-    """An attempt that failed before the provider answered; the next deployment may serve."""
-
-    status = 502
-    type = "upstream_error"
-    code = "upstream_unreachable"
-
-
-class UpstreamTimeout(UpstreamFailure):
-    status = 504
-    code = "upstream_timeout"
-
-
-class ForbiddenUpstream(UpstreamFailure):
-    status = 502
-    code = "upstream_forbidden"
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +40,7 @@ def _share(org_id: str, record: Any) -> None:
 
     async def run() -> None:
         client = aioredis.Redis.from_url(django_settings.REDIS_URL)
-        config = RoutingConfig.from_env()
+        config = RoutingConfig.from_env(os.environ)
         book = HealthBook()
         record(book, config)
         await HealthSync(client, book, config).sync_once()

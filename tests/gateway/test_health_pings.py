@@ -7,6 +7,7 @@ The mock picks its failure mode from the deployment's model name
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -113,7 +114,7 @@ def test_a_successful_ping_is_the_probe_that_closes_a_half_open_breaker(
 
     async def fail_as_a_proxy_would() -> None:
         client = aioredis.Redis.from_url(settings.REDIS_URL)
-        config = RoutingConfig.from_env()
+        config = RoutingConfig.from_env(os.environ)
         book = HealthBook()
         health = book.get(org_id, deployment_id)
         for _ in range(MIN_REQUESTS):

@@ -29,16 +29,19 @@ from gateway.shared import budget_layout as layout
 from gateway.shared.snapshot import DeploymentEntry
 
 
-@lru_cache(maxsize=1)
-def admit_script() -> LuaScript:
+# By SELIXES_REDIS_SCRIPT_FLAGS (ProxySettings.redis_script_flags): one value per process.
+@lru_cache(maxsize=2)
+def admit_script(flags: str = "") -> LuaScript:
     return LuaScript.from_files(
-        "sliding_window", "token_bucket", "limit_plan", "budget_counters", "admit"
+        "sliding_window", "token_bucket", "limit_plan", "budget_counters", "admit", flags=flags
     )
 
 
-@lru_cache(maxsize=1)
-def settle_script() -> LuaScript:
-    return LuaScript.from_files("sliding_window", "token_bucket", "budget_counters", "settle")
+@lru_cache(maxsize=2)
+def settle_script(flags: str = "") -> LuaScript:
+    return LuaScript.from_files(
+        "sliding_window", "token_bucket", "budget_counters", "settle", flags=flags
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class Admitted:
 class Exhausted:
     counter: Counter
     candidate_index: int
+    room_nano: int = 0  # what the counter had left for this request (limit - spent - reserved)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ def _admit_call(
     candidates: list[Candidate],
     now_ms: int,
     deadline_ms: int,
+    flags: str,
 ) -> ScriptCall:
     org = hold.org_id
     plan = encode_plan(limits, hold.tokens_taken)
@@ -138,13 +143,13 @@ def _admit_call(
         orjson.dumps(counters),
         orjson.dumps(amounts),
     ]
-    return ScriptCall(admit_script(), keys, args)
+    return ScriptCall(admit_script(flags), keys, args)
 
 
 def _decode(reply: object, hold: Hold, limits: list[Limit], candidates: list[Candidate]) -> Outcome:
-    if not isinstance(reply, list) or len(reply) != 3:
+    if not isinstance(reply, list) or len(reply) not in (3, 4):
         raise TypeError(f"admit.lua returned {reply!r}")
-    status, first, second = reply
+    status, first, second, *rest = reply
     if not isinstance(first, int) or not isinstance(second, int):
         raise TypeError(f"admit.lua returned {reply!r}")
     if status == b"ok":
@@ -156,7 +161,8 @@ def _decode(reply: object, hold: Hold, limits: list[Limit], candidates: list[Can
         assert rejection is not None
         return rejection
     if status == b"exhausted":
-        return Exhausted(hold.counters[first - 1], second - 1)
+        room = rest[0] if rest and isinstance(rest[0], int) else 0
+        return Exhausted(hold.counters[first - 1], second - 1, max(room, 0))
     if status == b"not_ready":
         return NotReady()
     raise TypeError(f"admit.lua returned {reply!r}")
@@ -169,9 +175,10 @@ async def admit(
     candidates: list[Candidate],
     now_ms: int,
     deadline_ms: int,
+    flags: str = "",
 ) -> Outcome:
     """Take the limits and reserve for the first candidate that fits, in one call."""
-    call = _admit_call(hold, limits, candidates, now_ms, deadline_ms)
+    call = _admit_call(hold, limits, candidates, now_ms, deadline_ms, flags)
     reply = await run_script(client, call.script, call.keys, call.args)
     return _decode(reply, hold, [*limits], candidates)
 
@@ -182,6 +189,7 @@ async def move_to(
     candidates: list[Candidate],
     now_ms: int,
     deadline_ms: int,
+    flags: str = "",
 ) -> Outcome:
     """After a failed attempt: move the reservation to the first of `candidates` that fits.
 
@@ -193,10 +201,12 @@ async def move_to(
         hold.candidate = candidates[0]
         return Admitted(0)
     hold.candidate = None
-    return await admit(client, hold, [], candidates, now_ms, deadline_ms)
+    return await admit(client, hold, [], candidates, now_ms, deadline_ms, flags)
 
 
-def settle_call(hold: Hold, charge_nano: int, tokens_used: int, now_ms: int) -> ScriptCall:
+def settle_call(
+    hold: Hold, charge_nano: int, tokens_used: int, now_ms: int, flags: str = ""
+) -> ScriptCall:
     """The settlement: `charge_nano` in, the reservation out; tpm limits get the difference."""
     org = hold.org_id
     keys = [
@@ -217,4 +227,4 @@ def settle_call(hold: Hold, charge_nano: int, tokens_used: int, now_ms: int) -> 
     ]
     for limit in hold.token_limits:
         args += [limit.window_ms, limit.limit, tokens_used - hold.tokens_taken]
-    return ScriptCall(settle_script(), keys, args)
+    return ScriptCall(settle_script(flags), keys, args)

@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.proxy.errors import InvalidRequest
+from gateway.proxy.errors import UnboundedRequest as UnboundedRequest  # the tree: errors.py
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.shared.snapshot import BudgetDefaults
 
@@ -78,12 +79,6 @@ _CLIENT_TOOL_PREFIXES = ("bash_", "text_editor_", "computer_", "memory_")
 _SERVER_CONTENT_FIELDS = ("web_search_options", "search_parameters", "mcp_servers")
 _MEDIA_WORDS = ("image", "audio", "video", "file", "document", "pdf", "media")
 _VIDEO_HOSTS = ("youtube.com", "youtu.be")
-
-
-class UnboundedRequest(InvalidRequest):
-    """The provider may add content to the prompt while the request runs: no budget can cover it."""
-
-    code = "unbudgetable_request"
 
 
 def input_token_bound(payload: dict[str, Any], dialect: str, operation: str) -> int:

@@ -21,7 +21,7 @@
 --
 -- Returns {'ok', candidate index (1-based), tightest room left in nano-USD (-1: no counters)}
 --         {'limited', limit index, retry ms or -1}
---         {'exhausted', counter index, candidate index}
+--         {'exhausted', counter index, candidate index, that counter's room in nano-USD}
 --         {'not_ready', 0, 0}  the counters were lost (Redis restarted or was
 --                               flushed) and wait for their rebuild from the ledger
 
@@ -64,7 +64,7 @@ for c, amount in ipairs(amounts) do
     if used[i] + amount > counter[1] then
       -- A blocking budget refuses even where another one would fall back.
       if counter[3] == 1 then
-        return {'exhausted', i, c}
+        return {'exhausted', i, c, counter[1] - used[i]}
       end
       if refused_by == 0 then
         refused_by, refused_at = i, c
@@ -78,7 +78,7 @@ for c, amount in ipairs(amounts) do
   end
 end
 if chosen == 0 then
-  return {'exhausted', refused_by, refused_at}
+  return {'exhausted', refused_by, refused_at, counters[refused_by][1] - used[refused_by]}
 end
 
 limits_take(first_limit_key, limits, now_ms)

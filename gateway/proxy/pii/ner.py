@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.proxy.errors import NerUnavailable as NerUnavailable  # the tree: errors.py
 from gateway.proxy.pii.ner_rules import MODEL_VIEW, chunks, refine
 from gateway.proxy.pii.normalize import normalize
 from gateway.proxy.pii.spans import Finding, resolve_overlaps
@@ -88,10 +89,6 @@ _EXCLUDED = ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmat
 CHUNK_CHARS = 5000
 # Chunks per model batch: a few cut the per-call overhead, more only hold memory.
 _BATCH = 8
-
-
-class NerUnavailable(Exception):
-    """The model is not installed or failed its integrity check; callers fail closed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ key that opens, makes every request of that policy fail with 500
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,11 +58,6 @@ class CompiledPolicy:
     def check(self) -> None:
         if self.broken is not None:
             raise PiiScanFailed(self.broken)
-
-
-def master_keys_from_env() -> MasterKeys | None:
-    value = os.environ.get("SELIXES_MASTER_KEYS")
-    return MasterKeys.parse(value) if value else None
 
 
 def effective_entry(tenant: Snapshot, key: KeyEntry | None) -> PiiPolicyEntry | None:
@@ -149,8 +143,9 @@ class PolicyCache:
         self._compiled: dict[tuple[str, int, str], CompiledPolicy | None] = {}
 
     @classmethod
-    def from_env(cls) -> PolicyCache:
-        return cls(master_keys_from_env())
+    def from_settings(cls, master_keys: str) -> PolicyCache:
+        """SELIXES_MASTER_KEYS ("" = none): opens each org's pseudonymization secret."""
+        return cls(MasterKeys.parse(master_keys) if master_keys else None)
 
     def policy_for(self, tenant: Snapshot, key: KeyEntry | None) -> CompiledPolicy | None:
         """Return the request's compiled policy, or None: nothing to scan."""

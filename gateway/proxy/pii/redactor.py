@@ -38,9 +38,15 @@ from collections.abc import Iterable
 
 import orjson
 
-from gateway.proxy.errors import InvalidRequest, PiiBlocked, PiiScanFailed, PiiUnavailable
+from gateway.proxy.errors import (
+    InvalidRequest,
+    NerUnavailable,
+    PiiBlocked,
+    PiiScanFailed,
+    PiiUnavailable,
+)
 from gateway.proxy.pii import detect
-from gateway.proxy.pii.ner import NerUnavailable, detect_names
+from gateway.proxy.pii.ner import detect_names
 from gateway.proxy.pii.normalize import normalize
 from gateway.proxy.pii.policy import CompiledPolicy
 from gateway.proxy.pii.spans import Finding, resolve_overlaps

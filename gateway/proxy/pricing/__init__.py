@@ -11,6 +11,7 @@ amounts are integers (micro-USD per Mtok in, nano-USD out); never a float.
 
 from __future__ import annotations
 
+from gateway.proxy.errors import PricingError
 from gateway.proxy.pricing.lookup import price_for
 from gateway.proxy.pricing.model_price import (
     LongContextPrice,
@@ -18,7 +19,6 @@ from gateway.proxy.pricing.model_price import (
     actual_cost_nano,
     worst_case_cost_nano,
 )
-from gateway.proxy.pricing.schema import PricingError
 from gateway.proxy.pricing.table import (
     EXTRA_PRICES_VARIABLE,
     SHIPPED_PRICES,

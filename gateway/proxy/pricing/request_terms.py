@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gateway.proxy.errors import InvalidRequest
+from gateway.proxy.errors import UnpricedField as UnpricedField  # the tree: errors.py
 from gateway.proxy.pricing.model_price import LongContextPrice, ModelPrice
 from gateway.proxy.providers.openai import FLAVORS
 from gateway.shared.snapshot import DeploymentEntry
@@ -41,12 +41,6 @@ _ANTHROPIC_TIERS = frozenset({"auto", "standard_only"})
 _LONG_CACHE_WRITE_FACTOR = 2
 # US-only inference costs 1.1x every rate: (numerator, denominator).
 _US_INFERENCE_FACTOR = (11, 10)
-
-
-class UnpricedField(InvalidRequest):
-    """A field would make the provider bill at a rate no price here covers."""
-
-    code = "unpriced_request_field"
 
 
 @dataclass(frozen=True, slots=True)

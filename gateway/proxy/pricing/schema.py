@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from gateway.proxy.errors import PricingError
 from gateway.proxy.pricing.model_price import LongContextPrice, ModelPrice
 from gateway.shared.money import parse_usd, price_to_micro
 from gateway.shared.providers_catalog import PROVIDERS
@@ -67,10 +68,6 @@ _TIER_FIELDS = frozenset(("above_input_tokens", *_PRICE_FIELDS))
 _PRIORITY_FIELDS = frozenset((*_PRICE_FIELDS, "source", "checked"))
 _CHANGE_FIELDS = frozenset(("from", *_PRICE_FIELDS, "long_context", "priority"))
 _PROVIDER_FIELDS = frozenset(("source", "checked", "limits_source", "models", "note"))
-
-
-class PricingError(ValueError):
-    """A pricing file is missing, unreadable or invalid; the message says where and why."""
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ snapshot may be priced differently from its family (gpt-4o-2024-05-13 is).
 from __future__ import annotations
 
 import datetime
-import os
 import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from gateway.proxy.errors import PricingError
 from gateway.proxy.pricing.model_price import ModelPrice
-from gateway.proxy.pricing.schema import ModelEntry, PricingError, read_price_file
+from gateway.proxy.pricing.schema import ModelEntry, read_price_file
 
 SHIPPED_PRICES = Path(__file__).with_name("prices.yaml")
 EXTRA_PRICES_VARIABLE = "SELIXES_PRICES"
@@ -90,11 +90,11 @@ def load_price_table(extra: str | None = None) -> PriceTable:
 
 
 @cache
-def price_table() -> PriceTable:
-    """Return the process-wide price table, loaded once.
+def price_table(extra: str = "") -> PriceTable:
+    """Return the process-wide price table for SELIXES_PRICES `extra`, loaded once.
 
-    Call it when the process starts (the proxy's app factory and web's
-    startup should) so a broken SELIXES_PRICES file stops the process there
-    with PricingError's message, instead of failing requests later.
+    The proxy calls it when it starts (ProxySettings.extra_prices), so a
+    broken file stops the process there with PricingError's message, instead
+    of failing requests later.
     """
-    return load_price_table(os.environ.get(EXTRA_PRICES_VARIABLE))
+    return load_price_table(extra)

@@ -33,7 +33,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gateway.proxy.errors import InvalidRequest, ProxyError
+from gateway.proxy.errors import (
+    MalformedAnswer as MalformedAnswer,
+)
+from gateway.proxy.errors import (
+    MisconfiguredDeployment as MisconfiguredDeployment,
+)
+from gateway.proxy.errors import (
+    StreamProtocolError as StreamProtocolError,
+)
+from gateway.proxy.errors import (
+    UnsupportedByProvider as UnsupportedByProvider,
+)
+from gateway.proxy.errors import (
+    UpstreamStreamError as UpstreamStreamError,
+)
 from gateway.shared.snapshot import DeploymentEntry
 
 JSON = dict[str, Any]
@@ -67,8 +81,21 @@ class UpstreamRequest:
     stream: bool = False
 
 
-# Statuses after which another deployment (or a later retry) may succeed.
-RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+# A provider's answers after which the same request may succeed at another
+# deployment or later (timeout, conflict, too early, rate limit), with every 5xx
+# (529: Anthropic overloaded): they fail over AND count against the deployment's
+# health, the same for a request's failover and for a health ping.
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
+# A refused key (401, 403) is the deployment's key, not its service: the
+# request fails over (the next deployment may hold another key), but the
+# refusal says nothing about the deployment's health: the breaker ignores it
+# (routing.failover NEUTRAL_OUTCOMES) and a ping reports it as ours to fix.
+KEY_REFUSED_STATUSES = frozenset({401, 403})
+
+
+def is_retryable(status: int) -> bool:
+    """Whether another deployment, or a later try, may answer what this status refused."""
+    return status >= 500 or status in RETRYABLE_STATUSES
 
 
 @dataclass
@@ -84,37 +111,7 @@ class UpstreamError:
 
     @property
     def retryable(self) -> bool:
-        return self.status in RETRYABLE_STATUSES
-
-
-class StreamProtocolError(Exception):
-    """The provider sent something we cannot parse (malformed chunk, cut mid-event)."""
-
-
-class MalformedAnswer(StreamProtocolError):
-    """A non-streamed answer that is not the provider's documented shape."""
-
-
-class UpstreamStreamError(StreamProtocolError):
-    """The provider reported an error inside a stream it had already started."""
-
-    def __init__(self, error: UpstreamError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-class UnsupportedByProvider(InvalidRequest):
-    """The request asks for something this provider cannot do (embeddings on Anthropic...)."""
-
-    code = "unsupported_by_provider"
-
-
-class MisconfiguredDeployment(ProxyError):
-    """The deployment lacks what its provider needs (an Azure api_base...)."""
-
-    status = 502
-    type = "upstream_error"
-    code = "deployment_misconfigured"
+        return is_retryable(self.status)
 
 
 class StreamDecoder(Protocol):

@@ -1,18 +1,22 @@
-"""Routing defaults, from the environment once per process (route fields override some)."""
+"""Routing defaults, from the environment once per process (route fields override some).
+
+The proxy reads them in ProxySettings.from_env; the worker's health pings and
+the dashboard pass their own environment, which must say the same.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
+def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name)
     return float(value) if value else default
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name)
     return int(value) if value else default
 
 
@@ -49,15 +53,17 @@ class RoutingConfig:
     backoff_cap_s: float = 1.0
 
     @classmethod
-    def from_env(cls) -> RoutingConfig:
+    def from_env(cls, environ: Mapping[str, str]) -> RoutingConfig:
         """The defaults above, each replaced by its variable where one is set."""
         policy, config = BreakerPolicy(), cls()
         breaker = BreakerPolicy(
-            failure_ratio=_env_float("SELIXES_BREAKER_FAILURE_RATIO", policy.failure_ratio),
-            min_requests=_env_int("SELIXES_BREAKER_MIN_REQUESTS", policy.min_requests),
-            window_s=_env_float("SELIXES_BREAKER_WINDOW_S", policy.window_s),
-            cooldown_s=_env_float("SELIXES_BREAKER_COOLDOWN_S", policy.cooldown_s),
-            probes=_env_int("SELIXES_BREAKER_PROBES", policy.probes),
+            failure_ratio=_env_float(
+                environ, "SELIXES_BREAKER_FAILURE_RATIO", policy.failure_ratio
+            ),
+            min_requests=_env_int(environ, "SELIXES_BREAKER_MIN_REQUESTS", policy.min_requests),
+            window_s=_env_float(environ, "SELIXES_BREAKER_WINDOW_S", policy.window_s),
+            cooldown_s=_env_float(environ, "SELIXES_BREAKER_COOLDOWN_S", policy.cooldown_s),
+            probes=_env_int(environ, "SELIXES_BREAKER_PROBES", policy.probes),
         )
         if not 0 < breaker.failure_ratio <= 1 or breaker.min_requests < 1 or breaker.probes < 1:
             raise RuntimeError("SELIXES_BREAKER_* out of range")
@@ -65,8 +71,8 @@ class RoutingConfig:
             raise RuntimeError("SELIXES_BREAKER_WINDOW_S and _COOLDOWN_S must be positive")
         config = cls(
             breaker=breaker,
-            sync_interval_s=_env_float("SELIXES_ROUTING_SYNC_S", config.sync_interval_s),
-            exploration=_env_float("SELIXES_LATENCY_EXPLORATION", config.exploration),
+            sync_interval_s=_env_float(environ, "SELIXES_ROUTING_SYNC_S", config.sync_interval_s),
+            exploration=_env_float(environ, "SELIXES_LATENCY_EXPLORATION", config.exploration),
         )
         if config.sync_interval_s <= 0 or not 0 <= config.exploration <= 1:
             raise RuntimeError(

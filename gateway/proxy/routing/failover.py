@@ -18,11 +18,15 @@ from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.shared.snapshot import DeploymentEntry
 
 # Outcomes that say nothing about the deployment's health: our configuration
-# (no key, an address the SSRF rules refuse, an unsupported operation), not its
-# service. A 429 is handled by its retry-after, not by the breaker.
+# (no key, a key the provider refuses, an address the SSRF rules refuse, an
+# unsupported operation), not its service; the same rule as health pings'
+# (providers.base KEY_REFUSED_STATUSES). A 429 is handled by its retry-after,
+# not by the breaker.
 NEUTRAL_OUTCOMES = frozenset(
     {
         "no_provider_key",
+        "http_401",
+        "http_403",
         "upstream_forbidden",
         "unsupported_by_provider",
         "deployment_misconfigured",

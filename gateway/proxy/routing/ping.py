@@ -34,20 +34,20 @@ from dataclasses import dataclass, replace
 
 from redis.exceptions import RedisError
 
-from gateway.proxy.errors import ProxyError
+from gateway.proxy.errors import ProxyError, UpstreamFailure
 from gateway.proxy.keyring import Keyring
 from gateway.proxy.providers import adapter_for
 from gateway.proxy.providers.base import (
     JSON,
-    RETRYABLE_STATUSES,
     StreamProtocolError,
+    is_retryable,
 )
 from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import NEUTRAL_OUTCOMES, Failover
 from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.sync import IDLE_MS, HealthSync
-from gateway.proxy.upstream_client import UpstreamClient, UpstreamFailure
+from gateway.proxy.upstream_client import UpstreamClient
 from gateway.shared.snapshot import DeploymentEntry, Snapshot
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,12 @@ async def send_ping(
                     except UpstreamFailure:
                         body = b""
                     error = adapter.error(response.status, body, response.headers, api_key)
-                    retryable = response.status >= 500 or response.status in RETRYABLE_STATUSES
+                    # A refused key (401/403) is ours to fix, as in failover's health
+                    # (providers.base KEY_REFUSED_STATUSES): it fails over, it is no failure.
                     return outcome(
                         f"http_{response.status}",
                         retry_after_s=error.retry_after_s,
-                        rejected=not retryable,
+                        rejected=not is_retryable(response.status),
                     )
                 body = await response.read(MAX_PING_BYTES)
             finally:
@@ -163,8 +164,10 @@ class Pinger:
         config: RoutingConfig,
         timeout_s: float,
         concurrency: int = CONCURRENCY,
+        script_flags: str = "",
     ) -> None:
         self.redis = redis
+        self.script_flags = script_flags  # SELIXES_REDIS_SCRIPT_FLAGS
         self.upstream = upstream
         self.keyring = keyring
         self.config = config
@@ -182,7 +185,7 @@ class Pinger:
             return []
         org_id = tenant["org_id"]
         book = HealthBook()
-        sync = HealthSync(self.redis, book, self.config)
+        sync = HealthSync(self.redis, book, self.config, self.script_flags)
         # What every proxy sees now: the breaker, the window, retry-after.
         await sync.load([book.get(org_id, d["id"]) for _, d in chosen])
         pinged = await asyncio.gather(

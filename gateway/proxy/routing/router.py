@@ -223,11 +223,12 @@ def expected_size(
     return input_tokens, min(requested or EXPECTED_OUTPUT_TOKENS, EXPECTED_OUTPUT_TOKENS)
 
 
-def start_router(client: AsyncRedisClient, prices: PriceTable) -> Router:
+def start_router(
+    client: AsyncRedisClient, prices: PriceTable, config: RoutingConfig, script_flags: str = ""
+) -> Router:
     """The process's router, its health sync running (stop it with `router.close()`)."""
-    config = RoutingConfig.from_env()
     book = HealthBook()
-    sync = HealthSync(client, book, config)
+    sync = HealthSync(client, book, config, script_flags)
     sync.start()
     metrics.register_collector("routing", RoutingGauges(book, config))
     return Router(config, book, prices, sync)

@@ -56,14 +56,15 @@ PROBE_SLOT_MIN_MS = 5_000
 MAX_PER_CALL = 64
 
 
-@lru_cache(maxsize=1)
-def sync_script() -> LuaScript:
-    return LuaScript.from_files("routing_health", "routing_sync")
+# By SELIXES_REDIS_SCRIPT_FLAGS: one value per process.
+@lru_cache(maxsize=2)
+def sync_script(flags: str = "") -> LuaScript:
+    return LuaScript.from_files("routing_health", "routing_sync", flags=flags)
 
 
-@lru_cache(maxsize=1)
-def probe_script() -> LuaScript:
-    return LuaScript.from_files("routing_probe")
+@lru_cache(maxsize=2)
+def probe_script(flags: str = "") -> LuaScript:
+    return LuaScript.from_files("routing_probe", flags=flags)
 
 
 def health_key(org_id: str, deployment_id: str) -> str:
@@ -77,10 +78,17 @@ def probe_key(org_id: str, deployment_id: str) -> str:
 class HealthSync:
     """The background task of one process, and the half-open probe grant."""
 
-    def __init__(self, client: AsyncRedisClient, book: HealthBook, config: RoutingConfig) -> None:
+    def __init__(
+        self,
+        client: AsyncRedisClient,
+        book: HealthBook,
+        config: RoutingConfig,
+        script_flags: str = "",
+    ) -> None:
         self.client = client
         self.book = book
         self.config = config
+        self.script_flags = script_flags  # SELIXES_REDIS_SCRIPT_FLAGS
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -129,7 +137,7 @@ class HealthSync:
                 batches.append(group[start : start + MAX_PER_CALL])
         if not batches:
             return
-        script = sync_script()
+        script = sync_script(self.script_flags)
         window_ms = int(self.config.breaker.window_s * 1000)
         bucket_ms = max(window_ms // BUCKETS, 1)
         calls: list[ScriptCall] = []
@@ -177,7 +185,7 @@ class HealthSync:
         try:
             reply = await run_script(
                 self.client,
-                probe_script(),
+                probe_script(self.script_flags),
                 keys,
                 [
                     now,

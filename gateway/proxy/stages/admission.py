@@ -5,7 +5,8 @@ override, then the pricing table, then the org's default price; a model with
 no price is never served) times the input token bound plus the max output
 tokens. Per-request caps drop (or, if they block, refuse) candidates above
 them. Then lua/admit.lua takes the rate limits and reserves in every budget
-counter for the first candidate all counters can cover: 429, 402 or go.
+counter for the first candidate all counters can cover: 429, 402 or go
+(gateway.proxy.budget.hold, where a budget's whole life is told).
 
 DESIGN.md draws limits and budget as two stages; they are one here because
 the issue's speed target allows one Redis round trip for both, and because a
@@ -15,12 +16,9 @@ request the budget refuses must not be counted by the limits either.
 from __future__ import annotations
 
 import sys
-import time
 
-import redis.exceptions
-
-from gateway.proxy.budget import engine
-from gateway.proxy.budget.engine import Admitted, Candidate, Exhausted, Hold, NotReady
+from gateway.proxy.budget.engine import Candidate
+from gateway.proxy.budget.hold import within_caps
 from gateway.proxy.budget.input_bound import (
     input_token_bound,
     max_output_tokens,
@@ -28,10 +26,9 @@ from gateway.proxy.budget.input_bound import (
 )
 from gateway.proxy.budget.plan import PlanCache
 from gateway.proxy.context import RequestContext
-from gateway.proxy.errors import BudgetExceeded, InvalidRequest, RateLimited, ServiceUnavailable
+from gateway.proxy.errors import PriceUnknown
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send
-from gateway.proxy.limits import Rejection
-from gateway.proxy.pricing import PriceTable, price_for
+from gateway.proxy.pricing import price_for
 from gateway.proxy.pricing.model_price import worst_case_cost_nano
 from gateway.proxy.pricing.request_terms import (
     STANDARD,
@@ -39,9 +36,7 @@ from gateway.proxy.pricing.request_terms import (
     price_under,
     request_terms,
 )
-from gateway.proxy.redis_client import AsyncRedisClient
-from gateway.shared.money import nano_to_usd
-from gateway.shared.snapshot import BudgetEntry
+from gateway.proxy.stages.deps import StageDeps
 
 # The output limit of a model no price list knows (self-hosted), when neither the
 # request nor the org sets one; enforced upstream like any other limit.
@@ -50,24 +45,15 @@ UNKNOWN_MODEL_MAX_OUTPUT = 4096
 UNBOUNDED = sys.maxsize
 
 
-class PriceUnknown(InvalidRequest):
-    code = "price_unknown"
-
-
 class AdmissionStage:
-    def __init__(
-        self, app: ASGIApp, client: AsyncRedisClient, prices: PriceTable, reservation_ttl_s: float
-    ) -> None:
+    def __init__(self, app: ASGIApp, deps: StageDeps) -> None:
         self.app = app
-        self.client = client
-        self.prices = prices
-        self.reservation_ttl_ms = int(reservation_ttl_s * 1000)
+        self.prices = deps.prices
+        self.reservations = deps.reservations
         self.plans = PlanCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctx: RequestContext = scope["state"]["ctx"]
-        if ctx.operation:
-            await self._admit(ctx)
+        await self._admit(scope["state"]["ctx"])
         await self.app(scope, receive, send)
 
     def _candidates(self, ctx: RequestContext, budgeted: bool) -> list[Candidate]:
@@ -124,77 +110,7 @@ class AdmissionStage:
     async def _admit(self, ctx: RequestContext) -> None:
         assert ctx.tenant is not None and ctx.key is not None
         plan = self.plans.plan(ctx.tenant, ctx.key, ctx.arrived_at)
-        budgets, limits = plan.budgets, plan.limits
-        if budgets or limits:  # token limits take the prompt's bound too
+        if plan.budgets or plan.limits:  # token limits take the prompt's bound too
             ctx.input_token_bound = input_token_bound(ctx.payload, ctx.dialect, ctx.operation)
-        offers = _within_caps(self._candidates(ctx, bool(budgets)), budgets.caps)
-        ctx.offers = offers
-        if not budgets.counters and not limits:
-            ctx.offer = offers[0]
-            return
-        tokens = ctx.input_token_bound
-        hold = Hold(
-            org_id=ctx.tenant["org_id"],
-            request_id=ctx.request_id,
-            counters=budgets.counters,
-            token_limits=[limit for limit in limits if limit.kind == "tpm"],
-            tokens_taken=tokens,
-        )
-        now_ms = int(time.time() * 1000)
-        try:
-            outcome = await engine.admit(
-                self.client, hold, limits, offers, now_ms, now_ms + self.reservation_ttl_ms
-            )
-        except redis.exceptions.RedisError as e:
-            # Fail closed: there is no switch that serves a budgeted request unchecked.
-            raise ServiceUnavailable(
-                "The gateway cannot check budgets and rate limits right now; retry shortly.",
-                code="budget_store_unavailable",
-            ) from e
-        if isinstance(outcome, Rejection):
-            raise RateLimited(
-                f"Rate limit of {outcome.limit.limit} {_unit(outcome.limit.kind)} per minute"
-                f" for this {outcome.limit.scope} reached.",
-                outcome.retry_after_s,
-            )
-        if isinstance(outcome, Exhausted):
-            raise _exhausted(outcome.counter.budget, offers[outcome.candidate_index])
-        if isinstance(outcome, NotReady):
-            raise ServiceUnavailable(
-                "Budget counters are being restored; retry in a second.",
-                code="budget_counters_rebuilding",
-            )
-        assert isinstance(outcome, Admitted)
-        ctx.hold = hold
-        ctx.offers = offers[outcome.index :]
-        ctx.offer = ctx.offers[0]
-
-
-def _within_caps(offers: list[Candidate], caps: list[BudgetEntry]) -> list[Candidate]:
-    """Drop candidates above a per-request cap; refuse if a blocking cap is passed first."""
-    if not caps:
-        return offers
-    kept: list[Candidate] = []
-    for offer in offers:
-        above = [cap for cap in caps if offer.worst_case_nano > cap["limit_nano"]]
-        if not above:
-            kept.append(offer)
-            continue
-        if any(cap["on_exhausted"] == "block" for cap in above):
-            raise _exhausted(above[0], offer)
-    if not kept:
-        raise _exhausted(caps[0], offers[-1])
-    return kept
-
-
-def _exhausted(budget: BudgetEntry, offer: Candidate) -> BudgetExceeded:
-    period = "per request" if budget["period"] == "request" else f"per {budget['period']}"
-    return BudgetExceeded(
-        f"The {budget['scope']} budget of {nano_to_usd(budget['limit_nano'])} USD {period}"
-        f" cannot cover this request (up to {nano_to_usd(offer.worst_case_nano)} USD"
-        f" on {offer.deployment['model']}).",
-    )
-
-
-def _unit(kind: str) -> str:
-    return "requests" if kind == "rpm" else "tokens"
+        offers = within_caps(self._candidates(ctx, bool(plan.budgets)), plan.budgets.caps)
+        await self.reservations.reserve(ctx, plan, offers)

@@ -7,7 +7,7 @@ import redis.exceptions
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import AuthenticationFailed, ServiceUnavailable
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, header
-from gateway.proxy.snapshot_cache import SnapshotCache
+from gateway.proxy.stages.deps import StageDeps
 from gateway.shared import credentials
 
 
@@ -23,10 +23,10 @@ def presented_key(scope: Scope) -> str | None:
 
 
 class AuthStage:
-    def __init__(self, app: ASGIApp, snapshots: SnapshotCache, hash_key: bytes) -> None:
+    def __init__(self, app: ASGIApp, deps: StageDeps) -> None:
         self.app = app
-        self.snapshots = snapshots
-        self.hash_key = hash_key
+        self.snapshots = deps.snapshots
+        self.hash_key = deps.settings.hash_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: RequestContext = scope["state"]["ctx"]

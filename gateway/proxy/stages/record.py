@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 
 from gateway.proxy import usage
-from gateway.proxy.budget.engine import settle_call
+from gateway.proxy.budget import hold as budget_hold
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import HeadersTooLarge, InvalidRequest, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
-from gateway.proxy.lua_scripts import ScriptCall
 from gateway.proxy.recorded import escaped, has_control_character
-from gateway.proxy.usage import UsageEmitter
+from gateway.proxy.stages.deps import StageDeps
 from gateway.shared.safe_errors import describe
 
 log = logging.getLogger(__name__)
@@ -25,9 +23,10 @@ MAX_HEADER_BYTES = 32 * 1024
 
 
 class RecordStage:
-    def __init__(self, app: ASGIApp, emitter: UsageEmitter) -> None:
+    def __init__(self, app: ASGIApp, deps: StageDeps) -> None:
         self.app = app
-        self.emitter = emitter
+        self.emitter = deps.emitter
+        self.script_flags = deps.settings.redis_script_flags
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -75,19 +74,5 @@ class RecordStage:
         finally:
             if ctx.status == 0:
                 ctx.status = 499 if ctx.client_disconnected else 500
-            self.emitter.emit(usage.event_from(_priced(ctx)), _settlement(ctx))
-
-
-def _priced(ctx: RequestContext) -> RequestContext:
-    """Price an answer the upstream stage could not finish pricing (the client left)."""
-    if ctx.cost_nano is None and ctx.deployment is not None and ctx.offer is not None:
-        ctx.cost_nano = ctx.offer.cost_of(ctx.usage, complete=not ctx.client_disconnected)
-    return ctx
-
-
-def _settlement(ctx: RequestContext) -> ScriptCall | None:
-    """Every admitted request settles, whatever happened to it; a rejected one held nothing."""
-    if ctx.hold is None:
-        return None
-    used = ctx.usage.input_tokens + ctx.usage.output_tokens
-    return settle_call(ctx.hold, ctx.cost_nano or 0, used, int(time.time() * 1000))
+            settlement = budget_hold.settle(ctx, self.script_flags)  # prices the answer first
+            self.emitter.emit(usage.event_from(ctx), settlement)

@@ -32,9 +32,9 @@ from gateway.proxy.formats.anthropic_messages import encode_event, error_body
 from gateway.proxy.formats.openai_sse import encode_error
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send
 from gateway.proxy.pii.content import redact_answer, redact_request
-from gateway.proxy.pii.policy import PolicyCache
 from gateway.proxy.pii.redactor import Redactor
 from gateway.proxy.pii.stream import REWRITERS, StreamRewriter
+from gateway.proxy.stages.deps import StageDeps
 
 HEADER = b"x-selixes-redactions"
 # Validators scan digit-heavy text at about a millisecond per KB: a body
@@ -46,17 +46,14 @@ OFF_LOOP_BYTES = 64 * 1024
 
 
 class RedactStage:
-    def __init__(self, app: ASGIApp, policies: PolicyCache) -> None:
+    def __init__(self, app: ASGIApp, deps: StageDeps) -> None:
         self.app = app
-        self.policies = policies
+        self.policies = deps.policies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: RequestContext = scope["state"]["ctx"]
-        policy = (
-            self.policies.policy_for(ctx.tenant, ctx.key)
-            if ctx.operation and ctx.tenant is not None
-            else None
-        )
+        assert ctx.tenant is not None
+        policy = self.policies.policy_for(ctx.tenant, ctx.key)
         if policy is None:
             await self.app(scope, receive, send)
             return

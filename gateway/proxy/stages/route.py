@@ -18,7 +18,9 @@ from gateway.proxy.errors import DeploymentsRateLimited, InvalidRequest, NotFoun
 from gateway.proxy.http import ASGIApp, Receive, Scope, Send, header, read_body
 from gateway.proxy.recorded import check_recorded
 from gateway.proxy.routing.failover import Failover
-from gateway.proxy.routing.router import Router, expected_size
+from gateway.proxy.routing.models import answer_without_provider
+from gateway.proxy.routing.router import expected_size
+from gateway.proxy.stages.deps import StageDeps
 
 # path -> (operation, client dialect)
 OPERATIONS: dict[str, tuple[str, str]] = {
@@ -111,16 +113,17 @@ def check_embeddings(payload: dict[str, Any]) -> None:
 
 
 class RouteStage:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, router: Router) -> None:
+    def __init__(self, app: ASGIApp, deps: StageDeps) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
-        self.router = router
+        self.max_body_bytes = deps.settings.max_body_bytes
+        self.router = deps.router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: RequestContext = scope["state"]["ctx"]
         operation = OPERATIONS.get(scope["path"])
         if operation is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)  # /v1/models and unknown paths
+            # /v1/models, or a 404: nothing inside this stage sees such a request.
+            await answer_without_provider(ctx, scope, send)
             return
         ctx.operation, ctx.dialect = operation
         if ctx.dialect == "anthropic":

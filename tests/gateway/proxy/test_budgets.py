@@ -96,6 +96,33 @@ def test_costs_are_charged_and_shown_and_a_budget_blocks_with_402(
     assert gateway.recorded()["total"] == 3  # the refused request never left
 
 
+def test_a_refusal_names_the_budget_that_refused_what_it_has_left_and_the_requests_worst_case(
+    gateway: Gateway, alice: Persona
+) -> None:
+    gateway.route("chat", priced(gateway, "mock-chunks-30"))
+    add_budget(gateway, alice, "100", period="day")  # roomy: never named
+    add_budget(gateway, alice, "0.025")  # a month: 2 requests of 10 tokens, 0.005 left
+    chat(gateway)
+    chat(gateway)
+    with pytest.raises(openai.APIStatusError) as refused:
+        chat(gateway)
+    assert refused.value.status_code == 402
+    assert refused.value.body == {
+        "message": "The organization budget of $0.025 per month has $0.005 left this month;"
+        " this request may cost up to $0.01 on mock-chunks-30.",
+        "type": "budget_exceeded",
+        "code": "budget_exceeded",
+        "param": None,
+    }
+    with pytest.raises(openai.APIStatusError) as capped:
+        add_budget(gateway, alice, "0.005", period="request")
+        chat(gateway, max_tokens=6)
+    assert capped.value.message.endswith(
+        "The organization budget of $0.005 per request cannot cover this request,"
+        " which may cost up to $0.006 on mock-chunks-30."
+    )
+
+
 def test_a_stream_carries_its_cost_in_its_last_comment_line(gateway: Gateway) -> None:
     gateway.route("chat", priced(gateway, "mock-chunks-30"))
     with httpx.stream(

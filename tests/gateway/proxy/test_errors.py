@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.proxy.errors import DeploymentsRateLimited, RateLimited, ServiceUnavailable
-from gateway.proxy.stages.upstream import AllUpstreamsFailed
+from gateway.proxy.errors import (
+    AllUpstreamsFailed,
+    DeploymentsRateLimited,
+    RateLimited,
+    ServiceUnavailable,
+)
 
 
 @pytest.mark.parametrize(("seconds", "header"), [(0.2, b"1"), (1.0, b"1"), (1.5, b"2")])

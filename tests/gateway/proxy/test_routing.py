@@ -130,6 +130,36 @@ def test_a_failing_primary_is_skipped_and_the_next_deployment_answers(
     ]
 
 
+@pytest.mark.parametrize("status", [401, 403, 425, 529])
+def test_a_refused_key_or_a_retryable_answer_sends_the_request_to_the_next_deployment(
+    client: Client, gateway: Gateway, status: int
+) -> None:
+    alias = f"chat-after-{status}"
+    client.put_route(
+        alias,
+        "priority",
+        deployment(gateway, f"primary-mock-error-{status}-retry-after-0"),
+        deployment(gateway, "backup-mock-chunks-3"),
+    )
+    response = client.chat(alias)
+    assert response.status_code == 200
+    assert response.headers["x-selixes-model"] == "backup-mock-chunks-3"
+
+
+def test_a_request_the_provider_rejects_is_not_sent_to_another_deployment(
+    client: Client, gateway: Gateway
+) -> None:
+    client.put_route(
+        "chat-rejected",
+        "priority",
+        deployment(gateway, "primary-mock-error-422"),
+        deployment(gateway, "backup-mock-chunks-3"),
+    )
+    response = client.chat("chat-rejected")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "provider_rejected"
+
+
 def test_after_the_breaker_opens_the_failing_deployment_gets_no_traffic_until_its_cooldown(
     client: Client, gateway: Gateway
 ) -> None:

@@ -7,12 +7,13 @@ import asyncio
 import pytest
 
 from gateway.proxy import redis_client
+from gateway.proxy.budget.engine import Candidate
+from gateway.proxy.budget.hold import Reservations
+from gateway.proxy.budget.plan import PlanCache
 from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import ServiceUnavailable
-from gateway.proxy.http import Message, Receive, Scope, Send
-from gateway.proxy.pricing import price_table
+from gateway.proxy.pricing import price_for, price_table, worst_case_cost_nano
 from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
-from gateway.proxy.stages.admission import AdmissionStage
 from tests.gateway.proxy.budget.test_scripts import budget, key_entry, tenant
 from tests.gateway.proxy.providers.wire import deployment
 from tests.servers import free_port
@@ -48,26 +49,18 @@ async def test_budgeted_requests_fail_closed_when_redis_accepts_but_never_answer
 
 
 async def _admission_refused(client: AsyncRedisClient) -> bool:
-    """Run a budgeted request through admission on `client`; True if it was refused unsent."""
-    served: list[str] = []
-
-    async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
-        served.append("sent upstream")
-
-    stage = AdmissionStage(upstream, client, price_table(), 60)
+    """Reserve for a budgeted request on `client`; True if it was refused with nothing held."""
     ctx = RequestContext(request_id="r1", method="POST", path="/v1/chat/completions")
     ctx.tenant = tenant(budget("b", 10**9))
     ctx.key = key_entry()
     ctx.operation, ctx.dialect = "chat", "openai"
     ctx.payload = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-    ctx.candidates = [deployment("openai", "gpt-4o-mini")]
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: Message) -> None:
-        return None
+    target = deployment("openai", "gpt-4o-mini")
+    price = price_for(target, None, price_table())
+    assert price is not None
+    offers = [Candidate(target, price, 5, worst_case_cost_nano(price, 100, 5))]
+    plan = PlanCache().plan(ctx.tenant, ctx.key, ctx.arrived_at)
 
     with pytest.raises(ServiceUnavailable, match="cannot check budgets"):
-        await stage({"state": {"ctx": ctx}}, receive, send)
-    return served == []
+        await Reservations(client, 60).reserve(ctx, plan, offers)
+    return ctx.hold is None

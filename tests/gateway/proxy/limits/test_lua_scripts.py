@@ -6,6 +6,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from gateway.proxy.config import ProxySettings
 from gateway.proxy.limits import Limit, limits_call
 from gateway.proxy.lua_scripts import FLAGS_VARIABLE, LuaScript, load_script, run_script
 
@@ -13,11 +14,7 @@ PLAN = [Limit("rpm", "key", "k1", "sel:{org-a}:rl:rpm:key:k1", 5)]
 FILES = ("sliding_window", "token_bucket", "limit_plan", "limits")
 
 
-def test_files_are_concatenated_in_order_with_no_first_line_by_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv(FLAGS_VARIABLE, raising=False)
-
+def test_files_are_concatenated_in_order_with_no_first_line_by_default() -> None:
     source = load_script(*FILES)
 
     assert source.startswith("-- sliding_window.lua")
@@ -28,12 +25,11 @@ def test_files_are_concatenated_in_order_with_no_first_line_by_default(
 @pytest.mark.parametrize(
     "value", ["allow-key-locking", "#!lua flags=allow-key-locking", " allow-key-locking "]
 )
-def test_the_flags_variable_becomes_the_shebang_line(
-    monkeypatch: pytest.MonkeyPatch, value: str
-) -> None:
-    monkeypatch.setenv(FLAGS_VARIABLE, value)
+def test_the_flags_variable_becomes_the_shebang_line(value: str) -> None:
+    environ = {"REDIS_URL": "redis://localhost/0", "SELIXES_HASH_KEY": "k", FLAGS_VARIABLE: value}
+    flags = ProxySettings.from_env(environ).redis_script_flags
 
-    first_line, rest = load_script(*FILES).split("\n", 1)
+    first_line, rest = load_script(*FILES, flags=flags).split("\n", 1)
 
     assert first_line == "#!lua flags=allow-key-locking"
     assert rest.startswith("-- sliding_window.lua")
@@ -45,25 +41,25 @@ async def _server_major(client: aioredis.Redis) -> int:
 
 
 async def test_a_script_with_a_shebang_runs_on_redis_7(
-    standalone_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+    standalone_client: aioredis.Redis,
 ) -> None:
     if await _server_major(standalone_client) < 7:
         pytest.skip("shebang lines need Redis 7")
-    monkeypatch.setenv(FLAGS_VARIABLE, "#!lua")
     call = limits_call(PLAN, now_ms=1_000, tokens=0)
+    script = LuaScript.from_files(*FILES, flags="#!lua")
 
-    reply = await run_script(standalone_client, LuaScript.from_files(*FILES), call.keys, call.args)
+    reply = await run_script(standalone_client, script, call.keys, call.args)
 
     assert reply == [0, 0]
 
 
 async def test_stock_redis_refuses_upstashs_flag_so_it_is_off_by_default(
-    standalone_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+    standalone_client: aioredis.Redis,
 ) -> None:
     if await _server_major(standalone_client) < 7:
         pytest.skip("shebang lines need Redis 7")
-    monkeypatch.setenv(FLAGS_VARIABLE, "allow-key-locking")
     call = limits_call(PLAN, now_ms=1_000, tokens=0)
+    script = LuaScript.from_files(*FILES, flags="allow-key-locking")
 
     with pytest.raises(ResponseError, match="flag"):
-        await run_script(standalone_client, LuaScript.from_files(*FILES), call.keys, call.args)
+        await run_script(standalone_client, script, call.keys, call.args)

@@ -10,12 +10,8 @@ import pytest
 from gateway.proxy.errors import PiiScanFailed
 from gateway.proxy.pii.policy import CompiledPolicy, compile_policy
 from gateway.proxy.pii.redactor import Redactor
-from gateway.proxy.pii.stream import (
-    MAX_WINDOW,
-    AnthropicStreamRewriter,
-    OpenAIStreamRewriter,
-    WindowRedactor,
-)
+from gateway.proxy.pii.stream import AnthropicStreamRewriter, OpenAIStreamRewriter
+from gateway.proxy.pii.window import MAX_WINDOW, WindowRedactor
 
 ENTITIES = {
     "EMAIL": "mask",

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from gateway.proxy.config import ProxySettings
 from gateway.proxy.pricing import (
     SHIPPED_PRICES,
     PriceTable,
@@ -242,7 +243,7 @@ def test_a_missing_or_malformed_extra_file_is_refused(price_file: WriteFile) -> 
 
 
 def test_the_process_wide_table_reads_selixes_prices_and_fails_at_load(
-    price_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+    price_file: WriteFile,
 ) -> None:
     broken = price_file(
         """
@@ -254,13 +255,10 @@ def test_the_process_wide_table_reads_selixes_prices_and_fails_at_load(
               local: {input: 0.5, output: "1.00"}
         """
     )
-    monkeypatch.setenv("SELIXES_PRICES", str(broken))
-    price_table.cache_clear()
-    try:
-        with pytest.raises(PricingError, match=r"local\.input: prices are quoted strings"):
-            price_table()
-    finally:
-        price_table.cache_clear()
+    environ = {"REDIS_URL": "redis://localhost/0", "SELIXES_HASH_KEY": "k"}
+    settings = ProxySettings.from_env({**environ, "SELIXES_PRICES": str(broken)})
+    with pytest.raises(PricingError, match=r"local\.input: prices are quoted strings"):
+        price_table(settings.extra_prices)
 
 
 def test_every_shipped_provider_is_one_the_gateway_knows() -> None:

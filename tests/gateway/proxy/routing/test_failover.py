@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from gateway.proxy.routing.config import RoutingConfig
@@ -43,6 +44,21 @@ def test_a_missing_provider_key_says_nothing_about_the_deployments_health() -> N
     plan = failover()
     plan.failed(DEPLOYMENT, "no_provider_key", None)
     assert plan.book.get(ORG, "route:0").requests == 0
+
+
+@pytest.mark.parametrize("outcome", ["http_401", "http_403"])
+def test_a_refused_key_says_nothing_about_the_deployments_health(outcome: str) -> None:
+    # As a health ping reports it: ours to fix (providers.base KEY_REFUSED_STATUSES).
+    plan = failover()
+    plan.failed(DEPLOYMENT, outcome, None)
+    assert plan.book.get(ORG, "route:0").requests == 0
+
+
+@pytest.mark.parametrize("outcome", ["http_408", "http_425", "http_500", "http_529"])
+def test_a_retryable_answer_counts_against_the_deployments_health(outcome: str) -> None:
+    plan = failover()
+    plan.failed(DEPLOYMENT, outcome, None)
+    assert plan.book.get(ORG, "route:0").failures == 1
 
 
 def test_a_stream_broken_after_its_first_bytes_counts_as_a_failure() -> None:
