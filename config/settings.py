@@ -19,7 +19,9 @@ from config.env import (
     kombu_redis_url,
     required,
 )
+from gateway.providers_catalog import PROVIDERS, platform_key_variable
 from gateway.proxy.config import redis_cluster_from_env
+from gateway.proxy.managed_access import KEYLESS_PROVIDERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -171,6 +173,15 @@ CLERK_SIGN_IN_URL = envstr("CLERK_SIGN_IN_URL", "/login/")
 # Keyed hash for API keys and management tokens; shared with the proxy.
 SELIXES_HASH_KEY = required("SELIXES_HASH_KEY")
 SELIXES_MASTER_KEYS = required("SELIXES_MASTER_KEYS")
+
+# Providers the platform has a key of its own for (SELIXES_PLATFORM_KEY_<PROVIDER>,
+# managed access). Web needs only the names: the route editor offers the platform's
+# key for these alone. The keys are read by the proxy and the health pinger.
+PLATFORM_KEY_PROVIDERS = frozenset(
+    provider
+    for provider in PROVIDERS
+    if provider not in KEYLESS_PROVIDERS and os.environ.get(platform_key_variable(provider))
+)
 
 # May a tenant's api_base reach loopback, private, link-local or metadata
 # addresses? "deny" for a hosted service; "allow" for self-hosting (CONTRACT.md §2).
