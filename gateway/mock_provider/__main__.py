@@ -31,7 +31,7 @@ def help_epilog() -> str:
         "called directly, send the header, e.g.\n"
         "  curl localhost:9090/v1/chat/completions -H 'authorization: Bearer any' \\\n"
         "       -H 'x-mock-scenario: error:429,retry-after:2' \\\n"
-        "       -d '{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}'"
+        '       -d \'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}\''
     )
 
 

@@ -1,4 +1,4 @@
-"""`python -m gateway.mock_provider --help`: where the README sends people to learn the failure modes."""
+"""`python -m gateway.mock_provider --help`, where the README sends people for failure modes."""
 
 from __future__ import annotations
 
