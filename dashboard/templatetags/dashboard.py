@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import template
 
 from budgets.status import Counters
+from dashboard.request_reasons import reason
 from gateway.proxy.money import nano_to_usd
 
 register = template.Library()
@@ -24,6 +25,12 @@ TARGET_KINDS = {
     "providerkey": "Provider key",
     "budget": "Budget",
 }
+
+
+@register.filter
+def error_reason(code: str) -> str:
+    """What a request log's error code or attempt outcome means, in words."""
+    return reason(code)
 
 
 @register.filter

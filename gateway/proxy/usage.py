@@ -81,6 +81,8 @@ class UsageEvent(TypedDict):
     redactions: NotRequired[list[Redaction]]
     # The route's strategy (priority | latency | cost | weighted); absent before routing.
     strategy: NotRequired[str]
+    # The error's code (no_provider_key, all_deployments_failed…); absent on success.
+    error_code: NotRequired[str]
 
 
 # The request log's count columns hold 0 to 2**31 - 1 (PostgreSQL integer).
@@ -128,6 +130,8 @@ def event_from(ctx: RequestContext) -> UsageEvent:
         event["redactions"] = ctx.redactions
     if ctx.strategy:
         event["strategy"] = ctx.strategy
+    if ctx.error_code:
+        event["error_code"] = ctx.error_code
     return event
 
 
