@@ -59,6 +59,23 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(child) for child in found.stdout.split()]
+
+
+def _descendants(pid: int) -> set[int]:
+    return {d for child in _children(pid) for d in {child, *_descendants(child)}}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+
+
 @dataclass
 class Stack:
     process: subprocess.Popen[str]
@@ -66,15 +83,20 @@ class Stack:
     shared: Path
     ports: dict[str, int]
     lines: list[str] = field(default_factory=list)
+    # Every process under the one started, once it serves: none may outlive the stop.
+    started: set[int] = field(default_factory=set)
 
     @property
     def output(self) -> str:
         return "".join(self.lines)
 
     def banner(self) -> str:
-        return eventually(
+        """Wait for the banner; then note every process the stack runs (workers included)."""
+        banner = eventually(
             lambda: self.output if BANNER_END in self.output else None, 150, "the banner"
         )
+        self.started = _descendants(self.process.pid)
+        return banner
 
 
 def _read_all(stack: Stack) -> None:
@@ -130,6 +152,9 @@ def _stack(tmp_path: Path, command: list[str]) -> Iterator[Stack]:
 def _assert_all_stopped(stack: Stack) -> None:
     for name, port in stack.ports.items():
         assert not _listening(port), f"{name} still listens on {port}"
+    assert len(stack.started) >= 5, stack.started  # web, proxy, mock, worker, beat at least
+    left = sorted(pid for pid in stack.started if _alive(pid))
+    assert left == [], f"processes still running: {left}\n{stack.output}"
     assert sorted(p.name for p in stack.shared.iterdir()) == []
     leftovers = subprocess.run(
         ["pgrep", "-f", str(stack.state)], capture_output=True, text=True, check=False
