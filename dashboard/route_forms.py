@@ -230,6 +230,14 @@ class DeploymentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.keys = keys
         self.platform: frozenset[str] = settings.PLATFORM_KEY_PROVIDERS
+        saved = (
+            self.initial.get("provider") if self.initial.get("provider_key") == PLATFORM else None
+        )
+        if saved:
+            # A deployment saved on the platform's key keeps it when saved again,
+            # even where web is not told of that key (a proxy may hold it); the
+            # route page says when web does not see it.
+            self.platform |= {saved}
         cast(ProviderKeyField, self.fields["provider_key"]).offer(keys, self.platform)
         self.key: ProviderKey | None = None
 

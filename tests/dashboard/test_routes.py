@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -375,3 +376,27 @@ def test_a_route_saved_for_a_platform_key_that_is_not_there_says_so(alice: Perso
     route = _route(alice)  # through the API's action: openai and anthropic on no key
     page = text(logged_in(alice).get(f"/o/acme/routes/{route.id}/"))
     assert "the platform has no OpenAI key: requests fail with <code>no_provider_key</code>" in page
+
+
+def test_a_deployment_saved_on_the_platform_key_keeps_it_when_the_route_is_saved_again(
+    alice: Persona,
+) -> None:
+    route = _route(alice)  # openai and anthropic on the platform's key, which web does not see
+    url = f"/o/acme/routes/{route.id}/edit/"
+    page = text(logged_in(alice).get(url))
+    selects = re.findall(r'<select name="d-(\d)-provider_key".*?</select>', page, re.S)
+    assert selects == ["0", "1", "2", "3", "4"]
+    offered = [
+        'value="platform"' in select
+        for select in re.findall(r'<select name="d-\d-provider_key".*?</select>', page, re.S)
+    ]
+    assert offered == [True, True, False, False, False]  # the saved rows only
+    saved = [
+        {"provider": "openai", "model": "gpt-4o", "provider_key": "platform", "ORDER": "1"},
+        {"provider": "anthropic", "model": "claude-sonnet-4-5", "provider_key": "platform"},
+    ]
+    response = submit(logged_in(alice), url, {"strategy": "cost", **rows(*saved, initial=2)})
+    assert response.status_code == 302
+    route.refresh_from_db()
+    assert route.strategy == "cost"
+    assert [d.provider_key_id for d in route.deployments.all()] == [None, None]
