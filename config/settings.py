@@ -19,7 +19,9 @@ from config.env import (
     kombu_redis_url,
     required,
 )
+from gateway.shared.providers_catalog import PROVIDERS, platform_key_variable
 from gateway.proxy.config import redis_cluster_from_env
+from gateway.shared.managed_access import KEYLESS_PROVIDERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,7 +29,14 @@ SECRET_KEY = required("DJANGO_SECRET_KEY")
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = envstr("SITE_URL", "http://localhost:8000")
+# Where people reach web and the proxy: links the web prints (invitations)
+# start with SITE_URL, and the new-key page shows PROXY_URL to point SDKs at.
+# Unset, they follow make run's ports (CONTRACT.md section 2); SITE_URL is
+# SELIXES_SITE_URL's older name, still read.
+SITE_URL = envstr("SELIXES_SITE_URL", "") or envstr(
+    "SITE_URL", f"http://localhost:{envint('SELIXES_WEB_PORT', 8000)}"
+)
+PROXY_URL = envstr("SELIXES_PROXY_URL", f"http://localhost:{envint('SELIXES_PROXY_PORT', 8080)}")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -165,6 +174,15 @@ CLERK_SIGN_IN_URL = envstr("CLERK_SIGN_IN_URL", "/login/")
 SELIXES_HASH_KEY = required("SELIXES_HASH_KEY")
 SELIXES_MASTER_KEYS = required("SELIXES_MASTER_KEYS")
 
+# Providers the platform has a key of its own for (SELIXES_PLATFORM_KEY_<PROVIDER>,
+# managed access). Web needs only the names: the route editor offers the platform's
+# key for these alone. The keys are read by the proxy and the health pinger.
+PLATFORM_KEY_PROVIDERS = frozenset(
+    provider
+    for provider in PROVIDERS
+    if provider not in KEYLESS_PROVIDERS and os.environ.get(platform_key_variable(provider))
+)
+
 # May a tenant's api_base reach loopback, private, link-local or metadata
 # addresses? "deny" for a hosted service; "allow" for self-hosting (CONTRACT.md §2).
 SELIXES_PRIVATE_UPSTREAMS = envstr("SELIXES_PRIVATE_UPSTREAMS", "deny")
@@ -220,12 +238,28 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
+# Celery's lines for every task sent, received and finished: with beat ticking
+# every second they drown everything else (make run's banner first). Shown at
+# DEBUG; failures are logged at ERROR by the same loggers, so they still show.
+_TASK_LINES_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "filters": {"one_line_client_errors": {"()": "config.log_filters.OneLineClientErrors"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["one_line_client_errors"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        name: {"level": _TASK_LINES_LEVEL}
+        for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat")
+    },
 }
 # Proxies (IPs or CIDRs) whose X-Forwarded-For is believed (tenants/client_address.py);
 # none by default, so the header is ignored and the peer address is the client's.

@@ -31,7 +31,17 @@ _FIRST = ("PERSON", "LOCATION", "ORGANIZATION", "EMAIL", "PHONE", "CREDIT_CARD",
 ENTITY_ORDER: list[str] = [t for t in _FIRST if t in KNOWN_TYPES] + sorted(
     KNOWN_TYPES - set(_FIRST)
 )
-_ENTITY_CHOICES = [(NOT_SCANNED, "Not scanned"), *Action.choices]
+PATTERN_TOKEN = "NAME"  # a custom pattern's own name stands in its masks
+
+
+def action_choices(entity: str) -> list[tuple[str, str]]:
+    """The actions, each showing what this entity type's values become (gateway.proxy.pii)."""
+    return [
+        (Action.MASK, f"Mask ([{entity}])"),
+        (Action.PSEUDONYMIZE, f"Pseudonymize (<{entity}_3f2a9c>)"),
+        (Action.BLOCK, "Block the request (400)"),
+        (Action.ALLOW, "Allow (count only)"),
+    ]
 
 
 def entity_field_name(entity: str) -> str:
@@ -42,7 +52,7 @@ class PiiPolicyForm(forms.Form):
     enabled = forms.BooleanField(
         label="Scan prompts and answers",
         required=False,
-        help_text="Off: the proxy forwards everything as it is, whatever is set below.",
+        help_text="Unticked, the proxy forwards everything as it is, whatever is set below.",
     )
     restore_in_response = forms.BooleanField(
         label="Restore originals in answers",
@@ -56,7 +66,7 @@ class PiiPolicyForm(forms.Form):
         for entity in ENTITY_ORDER:
             self.fields[entity_field_name(entity)] = forms.ChoiceField(
                 label=entity,
-                choices=_ENTITY_CHOICES,
+                choices=[(NOT_SCANNED, "Not scanned"), *action_choices(entity)],
                 required=False,
                 help_text="Found by NER (spaCy): costs tens of ms per KB."
                 if entity in NER_ENTITIES
@@ -94,7 +104,7 @@ class PatternForm(forms.Form):
         max_length=PATTERN_NAME_MAX,
         strip=True,
         widget=forms.TextInput(attrs={"class": "mono", "placeholder": "EMPLOYEE_ID"}),
-        help_text="UPPER_SNAKE_CASE; shows in masks as [EMPLOYEE_ID].",
+        help_text="UPPER_SNAKE_CASE; its masks read [EMPLOYEE_ID] (NAME in the actions below).",
     )
     regex = forms.CharField(
         label="Regex (RE2)",
@@ -104,7 +114,7 @@ class PatternForm(forms.Form):
         help_text="No backreferences or lookaround.",
     )
     # The initial value, so an untouched blank row reads as unchanged and is skipped.
-    action = forms.ChoiceField(choices=Action.choices, initial=Action.MASK)
+    action = forms.ChoiceField(choices=action_choices(PATTERN_TOKEN), initial=Action.MASK)
 
     def spec(self) -> PatternSpec:
         data = self.cleaned_data

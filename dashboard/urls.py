@@ -61,6 +61,7 @@ org_patterns = [
     path("tokens/new/", tokens.new_token, name="new-token"),
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
     path("requests/", requests.request_log, name="requests"),
+    path("requests/<str:request_id>/", requests.request_detail, name="request"),
     path("routes/", routes.routes, name="routes"),
     path("routes/new/", routes.new_route, name="new-route"),
     path("routes/<str:route_id>/", routes.route_detail, name="route"),

@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 import warnings
@@ -59,8 +60,15 @@ def _stop_postgres(state_dir: Path) -> None:
     # (postgres refuses root); pg_ctl must run as that user too.
     user = "pgserver" if os.geteuid() == 0 else None
     pid = _pid_in(pgdata / "postmaster.pid")
-    with contextlib.suppress(subprocess.CalledProcessError):
+    try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+    except subprocess.CalledProcessError:
+        # pg_ctl runs as the unprivileged user, who may no longer reach the data
+        # directory (pytest sets its /tmp/pytest-of-<user> back to mode 700 when
+        # another session starts). SIGINT is what pg_ctl's fast mode sends.
+        if pid and _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
     # pg_ctl returns once postmaster.pid is gone, a moment before the process.
     deadline = time.monotonic() + 10
     while _alive(pid) and time.monotonic() < deadline:

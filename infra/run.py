@@ -4,7 +4,12 @@ Starts the embedded services when no URLs are set, migrates, bootstraps a
 demo org, then runs web (:8000), proxy (:8080, its metrics on 127.0.0.1:9091),
 Celery worker and beat as children, each in its own process group so a
 signal reaches their children too. If one child dies, everything stops: a
-half-running stack misleads.
+half-running stack misleads. SIGINT or SIGTERM to the runner, or any stop
+signal sent to the `make` that started it (parent_watch.py), stops it too.
+
+The banner is printed once web, proxy and mock listen, so their start-up
+lines come before it rather than after; Celery runs without its banner and
+its per-task lines (config/settings.py LOGGING), so the banner stays in view.
 
 Every socket, pid and control file of the stack lives under the state dir
 (.selixes/), never in a directory other users share such as /tmp.
@@ -18,12 +23,15 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from infra import devenv, embedded
+from infra.parent_watch import ParentWatch
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -35,6 +43,7 @@ METRICS_HOST = os.environ.get("SELIXES_METRICS_HOST") or "127.0.0.1"
 METRICS_PORT = int(os.environ.get("SELIXES_METRICS_PORT") or "9091")
 DEMO_EMAIL = "demo@selixes.local"
 STOP_GRACE_S = 10.0
+READY_TIMEOUT_S = 60.0
 
 
 def _demo_password(state_dir: Path) -> str:
@@ -103,6 +112,7 @@ def _children() -> dict[str, list[str]]:
             "celery",
             "-A",
             "config",
+            "--quiet",  # no banner: it would push make run's own out of view
             "worker",
             "--loglevel",
             "INFO",
@@ -117,6 +127,7 @@ def _children() -> dict[str, list[str]]:
             "celery",
             "-A",
             "config",
+            "--quiet",
             "beat",
             "--loglevel",
             "INFO",
@@ -140,7 +151,31 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-def _banner(demo: dict[str, str], password: str) -> str:
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_until_serving(
+    processes: dict[str, subprocess.Popen[bytes]], stopping: Callable[[], bool]
+) -> None:
+    """Wait until web, proxy and mock listen (READY_TIMEOUT_S at most), a child dies or we stop."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    ports = [WEB_PORT, PROXY_PORT, MOCK_PORT]
+    while ports and time.monotonic() < deadline and not stopping():
+        if any(process.poll() is not None for process in processes.values()):
+            return  # the main loop says which, and stops the rest
+        ports = [port for port in ports if not _listening(port)]
+        time.sleep(0.2)
+
+
+def _stop_hint(watch: ParentWatch) -> str:
+    """How to stop the stack from another shell: SIGINT to make when make started us."""
+    pid = watch.parent if watch.parent_is_make else os.getpid()
+    return f"Ctrl-C stops everything (from another shell: kill -INT {pid})."
+
+
+def _banner(demo: dict[str, str], password: str, stop_hint: str) -> str:
     key = demo["api_key"]
     return f"""
   Selixes is running.
@@ -166,7 +201,7 @@ def _banner(demo: dict[str, str], password: str) -> str:
   )
   print(reply.choices[0].message.content)
 
-  Ctrl-C stops everything.
+  {stop_hint}
 """
 
 
@@ -182,6 +217,12 @@ def _fresh_metrics_dir() -> str:
     return str(directory)
 
 
+def _say(line: str) -> None:
+    """Print a line while stopping; a terminal that went away must not keep anything running."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
+
+
 def main() -> int:
     stop_requested = False
 
@@ -191,6 +232,10 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    parent = ParentWatch()
+
+    def stopping() -> bool:
+        return stop_requested or parent.told_to_stop()
 
     started_embedded = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
     devenv.prepare()
@@ -212,8 +257,10 @@ def main() -> int:
             # start_new_session: Ctrl-C in the terminal reaches only us; we stop
             # each group in order and wait, so nothing is left listening.
             processes[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)  # noqa: S603
-        print(_banner(demo, password), flush=True)
-        while not stop_requested:
+        _wait_until_serving(processes, stopping)
+        if not stopping():
+            print(_banner(demo, password, _stop_hint(parent)), flush=True)
+        while not stopping():
             for name, process in processes.items():
                 if process.poll() is not None:
                     print(f"{name} exited with {process.returncode}; stopping.", file=sys.stderr)
@@ -221,11 +268,11 @@ def main() -> int:
             time.sleep(0.2)
         return 0
     finally:
-        print("Stopping…", flush=True)
+        _say("Stopping…")
         _stop(processes)
         if started_embedded:
             embedded.stop()
-        print("Stopped.", flush=True)
+        _say("Stopped.")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ WHERE = ("prompt", "answer")
 # Entity types, built-in or a tenant's pattern name: never free text, which could be a value.
 _ENTITY = re.compile(r"[A-Z][A-Z0-9_]*")
 _DETECTOR = re.compile(r"[A-Za-z0-9_.:-]+")
+_ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")
 
 
 class Redaction(TypedDict):
@@ -134,6 +135,12 @@ def strategy_of(event: Mapping[str, object]) -> str:
     return given if isinstance(given, str) and given in Strategy.values else ""
 
 
+def error_code_of(event: Mapping[str, object]) -> str:
+    """The error's code if it reads like one of ours, else "" (optional: older events have none)."""
+    given = event.get("error_code")
+    return given if isinstance(given, str) and _ERROR_CODE.fullmatch(given) else ""
+
+
 def row_from(event: UsageEvent) -> RequestLog:
     return RequestLog(
         request_id=event["request_id"],
@@ -152,6 +159,7 @@ def row_from(event: UsageEvent) -> RequestLog:
         stream=event["stream"],
         status=event["status"],
         error_type=(event["error_type"] or "")[:64],
+        error_code=error_code_of(cast(Mapping[str, object], event)),
         input_tokens=event["input_tokens"],
         output_tokens=event["output_tokens"],
         cached_input_tokens=event["cached_input_tokens"],

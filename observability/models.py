@@ -32,6 +32,8 @@ class RequestLog(models.Model):
     stream = models.BooleanField(default=False)
     status = models.PositiveSmallIntegerField()
     error_type = models.CharField(max_length=64, blank=True)
+    # The code the client got (no_provider_key, all_deployments_failed…); blank on success.
+    error_code = models.CharField(max_length=64, blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cached_input_tokens = models.PositiveIntegerField(default=0)
@@ -62,6 +64,12 @@ class RequestLog(models.Model):
         for item in self.redactions:
             totals[item["entity"]] = totals.get(item["entity"], 0) + item["count"]
         return sorted(totals.items())
+
+    @property
+    def failed_outcomes(self) -> list[str]:
+        """Why the attempts that failed failed, each reason once, in the order first seen."""
+        outcomes = (str(a.get("outcome", "")) for a in self.attempts if a.get("outcome") != "ok")
+        return list(dict.fromkeys(o for o in outcomes if o))
 
     @property
     def fallbacks(self) -> list[str]:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import template
 
+from dashboard.request_reasons import reason
 from gateway.budgets.status import Counters
 from gateway.shared.money import nano_to_usd
 
@@ -24,6 +25,12 @@ TARGET_KINDS = {
     "providerkey": "Provider key",
     "budget": "Budget",
 }
+
+
+@register.filter
+def error_reason(code: str) -> str:
+    """What a request log's error code or attempt outcome means, in words."""
+    return reason(code)
 
 
 @register.filter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -13,12 +14,19 @@ from dashboard.budget_forms import RateLimitsForm, limits_of
 from dashboard.decorators import org_view, request_user
 from dashboard.forms import ApiKeyForm, add_action_error
 from dashboard.views.common import form_status, render_org
+from gateway.models import Route
 from tenants import actions, rate_limits
 from tenants.audit import Actor
 from tenants.errors import ActionError
-from tenants.models import ApiKey, Membership, Project, User
+from tenants.models import ApiKey, Membership, Organization, Project, User
 from tenants.roles import Access, Area, may, may_change_key
 from tenants.scoping import for_org, get_for_org
+
+
+def first_request(org: Organization) -> dict[str, str | None]:
+    """Where to send a first request with a new key, and a model alias the org has a route for."""
+    route = for_org(Route.objects.all(), org).order_by("model").first()
+    return {"proxy_url": settings.PROXY_URL.rstrip("/"), "model": route.model if route else None}
 
 
 def may_revoke(membership: Membership, key: ApiKey) -> bool:
@@ -72,7 +80,12 @@ def new_key(request: HttpRequest, membership: Membership) -> HttpResponse:
         else:
             # Rendered, not redirected: the clear key exists only in this response;
             # putting it in the session to survive a redirect would store it.
-            context = {"issued": issued, "project": project, "key_name": form.cleaned_data["name"]}
+            context = {
+                "issued": issued,
+                "project": project,
+                "key_name": form.cleaned_data["name"],
+                **first_request(org),
+            }
             return render_org(
                 request, membership, "dashboard/key_created.html", context, section="keys"
             )

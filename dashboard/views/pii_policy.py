@@ -66,6 +66,9 @@ def _editor(request: HttpRequest, membership: Membership, project: Project | Non
         "formset": formset,
         "project": project,
         "has_own": own is not None,
+        # What the proxy applies now (saved), not what a refused form holds.
+        "scanning": current.enabled,
+        "scanned_types": len(current.entities) + len(current.custom_patterns),
     }
     return render_org(
         request,

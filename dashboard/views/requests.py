@@ -10,7 +10,7 @@ from dashboard.views.common import render_org
 from observability.models import RequestLog
 from tenants.models import Membership
 from tenants.roles import Area
-from tenants.scoping import for_org
+from tenants.scoping import for_org, get_for_org
 
 PAGE_SIZE = 50
 
@@ -22,4 +22,13 @@ def request_log(request: HttpRequest, membership: Membership) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render_org(
         request, membership, "dashboard/requests.html", {"page": page}, section="requests"
+    )
+
+
+@org_view(Area.REQUESTS)
+def request_detail(request: HttpRequest, membership: Membership, request_id: str) -> HttpResponse:
+    """One request: its outcome, why it failed, and each attempt's outcome; metadata only."""
+    row = get_for_org(RequestLog.objects.all(), membership.org, request_id=request_id)
+    return render_org(
+        request, membership, "dashboard/request.html", {"row": row}, section="requests"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -11,10 +12,19 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from dashboard.decorators import org_view
-from dashboard.route_forms import DeploymentForm, DeploymentFormSet, RouteForm, route_spec
+from dashboard.route_forms import (
+    NO_KEY,
+    PLATFORM,
+    DeploymentForm,
+    DeploymentFormSet,
+    RouteForm,
+    route_spec,
+)
 from dashboard.views.common import form_status, render_org
 from gateway import actions
 from gateway.models import Deployment, ProviderKey, Route
+from gateway.shared.providers_catalog import PROVIDER_LABELS
+from gateway.shared.managed_access import KEYLESS_PROVIDERS
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Membership
@@ -45,8 +55,22 @@ def routes(request: HttpRequest, membership: Membership) -> HttpResponse:
 def route_detail(request: HttpRequest, membership: Membership, route_id: str) -> HttpResponse:
     route = get_for_org(_routes(membership), membership.org, id=route_id)
     deployments = route.deployments.select_related("provider_key")
-    context = {"route": route, "deployments": deployments}
+    context = {
+        "route": route,
+        "deployments": deployments,
+        "platform_providers": settings.PLATFORM_KEY_PROVIDERS,
+        "keyless_providers": KEYLESS_PROVIDERS,
+    }
     return render_org(request, membership, "dashboard/route.html", context, section="routes")
+
+
+def no_key(provider: str) -> str:
+    """The key choice of a saved deployment that names none of the org's keys."""
+    return NO_KEY if provider in KEYLESS_PROVIDERS else PLATFORM
+
+
+def _platform_labels() -> list[str]:
+    return [PROVIDER_LABELS[p] for p in sorted(settings.PLATFORM_KEY_PROVIDERS)]
 
 
 def _initial_rows(route: Route) -> list[dict[str, Any]]:
@@ -54,7 +78,7 @@ def _initial_rows(route: Route) -> list[dict[str, Any]]:
         return {
             "provider": d.provider,
             "model": d.model,
-            "provider_key": d.provider_key_id,
+            "provider_key": str(d.provider_key_id) if d.provider_key_id else no_key(d.provider),
             "api_base": d.api_base or "",
             "api_version": d.api_version or "",
             "weight": d.weight,
@@ -113,7 +137,13 @@ def _editor(request: HttpRequest, membership: Membership, route: Route | None) -
             verb = "created" if route is None else "saved"
             messages.success(request, f"Route {saved.model} was {verb}.")
             return redirect("dashboard:route", slug=org.slug, route_id=saved.id)
-    context = {"form": form, "formset": formset, "route": route, "has_keys": keys.exists()}
+    context = {
+        "form": form,
+        "formset": formset,
+        "route": route,
+        "has_keys": keys.exists(),
+        "platform_labels": _platform_labels(),
+    }
     return render_org(
         request,
         membership,

@@ -45,6 +45,8 @@ MODEL_MARKER = "mock-"
 
 _NUMBERED = ("slow", "pause", "chunks", "error", "retry-after", "cached", "reasoning")
 _FLAGS = ("timeout", "cut-stream", "malformed-chunk", "odd-shape")
+# Every term the grammar knows; `python -m gateway.mock_provider --help` lists each.
+TERM_NAMES: tuple[str, ...] = _NUMBERED + _FLAGS
 # A term stands alone: no letter or digit directly before or after it, so
 # "mock-superslow-5" or "chunks-5x" pick nothing.
 _TERM = re.compile(

@@ -55,6 +55,7 @@ class RequestContext:
     # the answer
     status: int = 0
     error_type: str | None = None
+    error_code: str | None = None  # the error's code, as the client got it
     # what the PII policy redacted (redact stage), prompt and answer; no values
     redactions: list[Redaction] = field(default_factory=list)
 

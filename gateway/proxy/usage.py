@@ -74,6 +74,8 @@ def event_from(ctx: RequestContext) -> UsageEvent:
         event["redactions"] = ctx.redactions
     if ctx.strategy:
         event["strategy"] = ctx.strategy
+    if ctx.error_code:
+        event["error_code"] = ctx.error_code
     return event
 
 

@@ -63,3 +63,5 @@ class UsageEvent(TypedDict):
     redactions: NotRequired[list[Redaction]]
     # The route's strategy (priority | latency | cost | weighted); absent before routing.
     strategy: NotRequired[str]
+    # The error's code (no_provider_key, all_deployments_failed…); absent on success.
+    error_code: NotRequired[str]

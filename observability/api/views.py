@@ -50,7 +50,8 @@ class RequestLogSerializer(serializers.ModelSerializer[RequestLog]):
         fields = [
             "request_id", "created_at", "project_id", "team_id", "key_id", "user_id",
             "endpoint", "model_requested", "model_dispatched", "provider", "deployment_id",
-            "strategy", "stream", "status", "error_type", "input_tokens", "output_tokens",
+            "strategy", "stream", "status", "error_type", "error_code", "input_tokens",
+            "output_tokens",
             "cached_input_tokens", "reasoning_tokens", "latency_ms", "ttfb_ms", "cost_usd",
             "fallbacks", "attempts", "client_disconnected", "redactions",
         ]  # fmt: skip

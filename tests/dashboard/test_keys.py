@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import re
+from typing import Any
 
+from gateway import actions as gateway_actions
+from gateway.specs import DeploymentSpec, RouteSpec
 from tenants import actions
 from tenants.models import ApiKey
 from tests.conftest import Persona, logged_in
@@ -111,3 +115,52 @@ def test_a_key_name_is_required(alice: Persona) -> None:
     )
     assert response.status_code == 400
     assert not ApiKey.objects.exists()
+
+
+def _snippet(page_text: str, snippet_id: str) -> str:
+    found = re.search(rf'<pre id="{snippet_id}">(.*?)</pre>', page_text, re.S)
+    assert found, f"no {snippet_id} on the page"
+    return html.unescape(found.group(1))
+
+
+def test_the_new_key_page_shows_the_proxy_url_and_snippets_to_copy(
+    alice: Persona, settings: Any
+) -> None:
+    settings.PROXY_URL = "http://localhost:8381/"
+    gateway_actions.replace_route(
+        alice.org,
+        "gpt-demo",
+        RouteSpec(strategy="priority", deployments=[DeploymentSpec("anthropic", "claude-x")]),
+        alice.actor,
+    )
+    created = text(
+        submit(
+            logged_in(alice),
+            "/o/acme/keys/new/",
+            {"project": str(alice.project.id), "name": "backend", "user": str(alice.user.id)},
+        )
+    )
+    match = KEY.search(created)
+    assert match
+    secret = match.group(1)
+    assert 'value="http://localhost:8381"' in created  # the proxy's base URL, to copy
+    curl = _snippet(created, "snippet-curl")
+    assert curl.startswith("curl http://localhost:8381/v1/chat/completions")
+    assert f"Authorization: Bearer {secret}" in curl
+    assert '"model": "gpt-demo"' in curl
+    sdk = _snippet(created, "snippet-openai")
+    assert f'OpenAI(base_url="http://localhost:8381/v1", api_key="{secret}")' in sdk
+    assert 'model="gpt-demo"' in sdk
+    assert 'data-copy="#snippet-curl"' in created and 'data-copy="#snippet-openai"' in created
+
+
+def test_without_a_route_the_snippets_say_to_create_one(alice: Persona) -> None:
+    created = text(
+        submit(
+            logged_in(alice),
+            "/o/acme/keys/new/",
+            {"project": str(alice.project.id), "name": "backend", "user": str(alice.user.id)},
+        )
+    )
+    assert "You have no route yet" in created
+    assert '"model": "your-model"' in _snippet(created, "snippet-curl")

@@ -196,3 +196,29 @@ def test_bob_cannot_drop_a_projects_policy(alice: Persona, bob: Persona) -> None
     drop = f"/o/acme/projects/{alice.project.id}/pii-policy/delete/"
     assert logged_in(bob).post(drop).status_code == 403
     assert PiiPolicy.objects.filter(project=alice.project).exists()
+
+
+def _state(page_text: str) -> str:
+    """The policy's state line: what the proxy does now."""
+    found = re.search(r'<p class="policy-state" role="status">(.*?)</p>', page_text, re.S)
+    assert found, "no state line"
+    return re.sub(r"<[^>]+>", "", found.group(1))
+
+
+def test_the_page_says_on_once_scanning_is_turned_on(alice: Persona) -> None:
+    browser = logged_in(alice)
+    assert _state(text(browser.get(ORG_PAGE))).startswith("Off")
+    submit(browser, ORG_PAGE, _form(enabled="on", entity_EMAIL="mask", entity_PHONE="block"))
+    shown = text(browser.get(ORG_PAGE))
+    assert _state(shown).startswith("On The proxy scans Acme's prompts and answers for 2 types")
+    assert "Off" not in shown  # the help text once began "Off:", read as the state
+
+
+def test_each_entity_types_actions_show_its_own_token(alice: Persona) -> None:
+    shown = text(logged_in(alice).get(ORG_PAGE))
+    for entity in ("EMAIL", "PHONE", "PERSON"):
+        select = re.search(rf'<select name="entity_{entity}"[^>]*>(.*?)</select>', shown, re.S)
+        assert select
+        assert f"Mask ([{entity}])" in select.group(1)
+        assert f"Pseudonymize (&lt;{entity}_3f2a9c&gt;)" in select.group(1)
+    assert "Mask ([EMAIL])" not in shown.split('name="entity_PHONE"')[1].split("</select>")[0]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -45,8 +48,14 @@ def _route(persona: Persona, alias: str = "gpt-4o", key: ProviderKey | None = No
     return route
 
 
-def _key(persona: Persona, api_key: str = RAW_KEY) -> ProviderKey:
-    return actions.add_provider_key(persona.org, "openai", api_key, persona.actor, name="prod")
+def _key(persona: Persona, api_key: str = RAW_KEY, provider: str = "openai") -> ProviderKey:
+    return actions.add_provider_key(persona.org, provider, api_key, persona.actor, name="prod")
+
+
+@pytest.fixture
+def platform_keys(settings: Any) -> None:
+    """The platform holds keys of its own for these (SELIXES_PLATFORM_KEY_<PROVIDER>)."""
+    settings.PLATFORM_KEY_PROVIDERS = frozenset({"openai", "anthropic", "groq"})
 
 
 def test_alice_creates_a_route_in_the_editor(alice: Persona) -> None:
@@ -90,6 +99,7 @@ def test_alice_creates_a_route_in_the_editor(alice: Persona) -> None:
         ),
     ],
 )
+@pytest.mark.usefixtures("platform_keys")
 def test_the_editor_refuses_a_platform_key_row_with_an_address_or_a_price(
     alice: Persona, row: dict[str, str], said: str
 ) -> None:
@@ -106,6 +116,7 @@ def test_the_editor_refuses_a_platform_key_row_with_an_address_or_a_price(
     assert not Route.objects.filter(org=alice.org).exists()
 
 
+@pytest.mark.usefixtures("platform_keys")
 def test_alice_reorders_and_removes_deployments(alice: Persona) -> None:
     route = _route(alice)
     browser = logged_in(alice)
@@ -123,6 +134,7 @@ def test_alice_reorders_and_removes_deployments(alice: Persona) -> None:
     assert [d.model for d in route.deployments.all()] == ["llama-3.3-70b", "claude-sonnet-4-5"]
 
 
+@pytest.mark.usefixtures("platform_keys")
 def test_the_editor_shows_an_inside_address_as_an_error_on_its_row(alice: Persona) -> None:
     route = _route(alice)
     data = {
@@ -149,10 +161,6 @@ def test_the_editor_shows_an_inside_address_as_an_error_on_its_row(alice: Person
             {"provider": "openai", "model": "x", "price_input": "1.1234567", "price_output": "1"},
             "at most 6 decimal places",
         ),
-        (
-            {"provider": "azure", "model": "gpt-4o", "api_base": "https://8.8.8.8"},
-            "needs an api_version",
-        ),
         ({"provider": "", "model": "gpt-4o"}, "This field is required."),
     ],
 )
@@ -162,6 +170,16 @@ def test_the_editor_refuses_bad_rows(alice: Persona, row: dict[str, str], messag
     assert response.status_code == 400
     assert message in text(response)
     assert not Route.objects.exists()
+
+
+def test_the_editor_refuses_an_azure_row_without_an_api_version(alice: Persona) -> None:
+    key = _key(alice, provider="azure")
+    row = {"provider": "azure", "model": "gpt-4o", "api_base": "https://8.8.8.8"}
+    data = {"model": "smart", "strategy": "priority", **rows(row)}
+    response = submit(logged_in(alice), "/o/acme/routes/new/", data)
+    assert response.status_code == 400
+    assert "needs an api_version" in text(response)
+    assert key.deployments.count() == 0
 
 
 @pytest.mark.parametrize("alias", ["gpt\u20134o", "bad alias", "a//b"])
@@ -179,6 +197,7 @@ def test_a_route_with_no_deployment_is_refused(alice: Persona) -> None:
     assert "at least one deployment" in text(response)
 
 
+@pytest.mark.usefixtures("platform_keys")
 def test_creating_an_alias_that_exists_does_not_overwrite_it(alice: Persona) -> None:
     route = _route(alice)
     data = {"model": "gpt-4o", "strategy": "cost", **rows({"provider": "groq", "model": "x"})}
@@ -307,3 +326,77 @@ def test_the_audit_log_names_route_and_key_changes(alice: Persona) -> None:
     page = text(logged_in(alice).get("/o/acme/audit/"))
     assert "Provider key" in page
     assert "Route" in page
+
+
+def _new_route(persona: Persona, row: dict[str, str]) -> tuple[int, str]:
+    data = {"model": "smart", "strategy": "priority", **rows(row)}
+    response = submit(logged_in(persona), "/o/acme/routes/new/", data)
+    return response.status_code, text(response)
+
+
+def test_a_new_deployment_uses_alices_own_key_for_its_provider_by_default(alice: Persona) -> None:
+    key = _key(alice)
+    status, _ = _new_route(alice, {"provider": "openai", "model": "gpt-4o"})
+    assert status == 302
+    deployment = Route.objects.get(org=alice.org, model="smart").deployments.get()
+    assert deployment.provider_key_id == key.id
+
+
+def test_the_editor_refuses_a_provider_nobody_has_a_key_for(alice: Persona) -> None:
+    _key(alice)  # an OpenAI key does not serve Anthropic
+    status, page = _new_route(alice, {"provider": "anthropic", "model": "claude-sonnet-4-5"})
+    assert status == 400
+    assert "The platform has no Anthropic key, and you have none" in page
+    assert not Route.objects.exists()
+
+
+def test_the_platform_key_is_offered_only_when_the_platform_has_one(
+    alice: Persona, settings: Any
+) -> None:
+    page = text(logged_in(alice).get("/o/acme/routes/new/"))
+    assert 'value="platform"' not in page
+    assert "The platform has no provider keys here" in page
+    settings.PLATFORM_KEY_PROVIDERS = frozenset({"anthropic"})
+    page = text(logged_in(alice).get("/o/acme/routes/new/"))
+    assert 'value="platform" data-providers="anthropic"' in page
+    assert "Platform key (Anthropic)" in page
+    status, page = _new_route(
+        alice, {"provider": "openai", "model": "gpt-4o", "provider_key": "platform"}
+    )
+    assert status == 400
+    assert "The platform has no OpenAI key: choose one of your own." in page
+    status, _ = _new_route(
+        alice, {"provider": "anthropic", "model": "claude-sonnet-4-5", "provider_key": "platform"}
+    )
+    assert status == 302
+    assert Route.objects.get(model="smart").deployments.get().provider_key_id is None
+
+
+def test_a_route_saved_for_a_platform_key_that_is_not_there_says_so(alice: Persona) -> None:
+    route = _route(alice)  # through the API's action: openai and anthropic on no key
+    page = text(logged_in(alice).get(f"/o/acme/routes/{route.id}/"))
+    assert "the platform has no OpenAI key: requests fail with <code>no_provider_key</code>" in page
+
+
+def test_a_deployment_saved_on_the_platform_key_keeps_it_when_the_route_is_saved_again(
+    alice: Persona,
+) -> None:
+    route = _route(alice)  # openai and anthropic on the platform's key, which web does not see
+    url = f"/o/acme/routes/{route.id}/edit/"
+    page = text(logged_in(alice).get(url))
+    selects = re.findall(r'<select name="d-(\d)-provider_key".*?</select>', page, re.S)
+    assert selects == ["0", "1", "2", "3", "4"]
+    offered = [
+        'value="platform"' in select
+        for select in re.findall(r'<select name="d-\d-provider_key".*?</select>', page, re.S)
+    ]
+    assert offered == [True, True, False, False, False]  # the saved rows only
+    saved = [
+        {"provider": "openai", "model": "gpt-4o", "provider_key": "platform", "ORDER": "1"},
+        {"provider": "anthropic", "model": "claude-sonnet-4-5", "provider_key": "platform"},
+    ]
+    response = submit(logged_in(alice), url, {"strategy": "cost", **rows(*saved, initial=2)})
+    assert response.status_code == 302
+    route.refresh_from_db()
+    assert route.strategy == "cost"
+    assert [d.provider_key_id for d in route.deployments.all()] == [None, None]

@@ -1,4 +1,8 @@
-"""`make run`'s supervisor, started for real: it serves, then Ctrl-C leaves nothing behind.
+"""`make run`'s supervisor, started for real: it serves, then SIGINT leaves nothing behind.
+
+SIGINT reaches the stack two ways: Ctrl-C in a terminal signals the runner
+(and make) directly; `kill -INT <pid of make>` from another shell signals make
+alone, which does not pass it on. Both must stop every process.
 
 Nothing it starts may put a socket, pid or control file where other users
 or checkouts meet: the test points XDG_RUNTIME_DIR at a directory standing
@@ -7,22 +11,30 @@ for /tmp (as the Makefile once did) and expects it to stay empty.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.polling import eventually
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+BANNER_END = "Ctrl-C stops everything"
+# Celery's per-task lines, which beat's one-second schedule would print all along.
+TASK_LINES = ("Sending due task", "succeeded in", "] received")
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups and /proc")
 
 
 def _listening(port: int) -> bool:
@@ -30,63 +42,138 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _answers(url: str, process: subprocess.Popen[str]) -> None:
+    def up() -> bool:
         assert process.poll() is None, "the stack exited during start-up"
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
+            return httpx.get(url, timeout=1).status_code < 500
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer")
+            return False
+
+    eventually(up, 90, f"{url} answering")
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="process groups and Unix sockets")
-def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    web_port, proxy_port, mock_port, metrics_port = (free_port() for _ in range(4))
+def _default_sigint() -> None:
+    # A shell starting jobs in the background (CI) leaves SIGINT ignored, and
+    # an ignored signal stays ignored across exec; a terminal's make has it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(child) for child in found.stdout.split()]
+
+
+def _descendants(pid: int) -> set[int]:
+    return {d for child in _children(pid) for d in {child, *_descendants(child)}}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen[str]
+    state: Path
+    shared: Path
+    ports: dict[str, int]
+    lines: list[str] = field(default_factory=list)
+    # Every process under the one started, once it serves: none may outlive the stop.
+    started: set[int] = field(default_factory=set)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def banner(self) -> str:
+        """Wait for the banner; then note every process the stack runs (workers included)."""
+        banner = eventually(
+            lambda: self.output if BANNER_END in self.output else None, 150, "the banner"
+        )
+        self.started = _descendants(self.process.pid)
+        return banner
+
+
+def _read_all(stack: Stack) -> None:
+    # Read to the end, or the children block on a full pipe.
+    assert stack.process.stdout is not None
+    for line in stack.process.stdout:
+        stack.lines.append(line)
+
+
+@contextmanager
+def _stack(tmp_path: Path, command: list[str]) -> Iterator[Stack]:
+    """Start `command` (the runner or make run) on free ports; yield it; make sure it ends."""
+    ports = {name: free_port() for name in ("web", "proxy", "mock", "metrics")}
     shared = tmp_path / "shared"
     shared.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    for name in ("DJANGO_SECRET_KEY", "SELIXES_HASH_KEY", "SELIXES_MASTER_KEYS"):
+    for name in ("DJANGO_SECRET_KEY", "SELIXES_HASH_KEY", "SELIXES_MASTER_KEYS", "MAKEFLAGS"):
         env.pop(name, None)
     env |= {
         "SELIXES_STATE_DIR": str(tmp_path / "state"),
-        "SELIXES_WEB_PORT": str(web_port),
-        "SELIXES_PROXY_PORT": str(proxy_port),
-        "SELIXES_MOCK_PORT": str(mock_port),
-        "SELIXES_METRICS_PORT": str(metrics_port),
+        "SELIXES_WEB_PORT": str(ports["web"]),
+        "SELIXES_PROXY_PORT": str(ports["proxy"]),
+        "SELIXES_MOCK_PORT": str(ports["mock"]),
+        "SELIXES_METRICS_PORT": str(ports["metrics"]),
         "SELIXES_PROXY_WORKERS": "1",
         "XDG_RUNTIME_DIR": str(shared),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.run"],
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_default_sigint,
     )
-    output: list[str] = []
+    stack = Stack(process, tmp_path / "state", shared, ports)
+    reader = threading.Thread(target=_read_all, args=(stack,), daemon=True)
+    reader.start()
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 120
-        while not any("Ctrl-C stops everything" in line for line in output):
-            assert time.monotonic() < deadline, "".join(output)
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                raise AssertionError("".join(output))
-            output.append(line)
-        banner = "".join(output)
+        yield stack
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        reader.join(timeout=10)
+
+
+def _assert_all_stopped(stack: Stack) -> None:
+    for name, port in stack.ports.items():
+        assert not _listening(port), f"{name} still listens on {port}"
+    assert len(stack.started) >= 5, stack.started  # web, proxy, mock, worker, beat at least
+    left = sorted(pid for pid in stack.started if _alive(pid))
+    assert left == [], f"processes still running: {left}\n{stack.output}"
+    assert sorted(p.name for p in stack.shared.iterdir()) == []
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(stack.state)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert leftovers == [], f"processes still running: {leftovers}\n{stack.output}"
+
+
+def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    with _stack(tmp_path, [sys.executable, "-m", "infra.run"]) as stack:
+        banner = stack.banner()
         key = re.search(r"sk-sel-[\w-]+", banner)
         token = re.search(r"mt-[\w-]+", banner)
         assert key and token, banner
+        proxy, web = stack.ports["proxy"], stack.ports["web"]
 
-        _wait_for(f"http://127.0.0.1:{proxy_port}/healthz", process)
-        _wait_for(f"http://127.0.0.1:{web_port}/login/", process)
+        _answers(f"http://127.0.0.1:{proxy}/healthz", stack.process)
+        _answers(f"http://127.0.0.1:{web}/login/", stack.process)
         models = httpx.get(
-            f"http://127.0.0.1:{proxy_port}/v1/models",
+            f"http://127.0.0.1:{proxy}/v1/models",
             headers={"authorization": f"Bearer {key.group()}"},
             timeout=5,
         )
@@ -94,7 +181,7 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         assert {m["id"] for m in models.json()["data"]} == {"gpt-demo", "claude-demo"}
         for alias in ("gpt-demo", "claude-demo"):
             chat = httpx.post(
-                f"http://127.0.0.1:{proxy_port}/v1/chat/completions",
+                f"http://127.0.0.1:{proxy}/v1/chat/completions",
                 headers={"authorization": f"Bearer {key.group()}"},
                 json={"model": alias, "messages": [{"role": "user", "content": "Hello!"}]},
                 timeout=10,
@@ -102,33 +189,46 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             assert chat.status_code == 200, chat.text
             assert chat.json()["choices"][0]["message"]["content"].startswith("Mock answer")
         projects = httpx.get(
-            f"http://127.0.0.1:{web_port}/api/v1/projects/",
+            f"http://127.0.0.1:{web}/api/v1/projects/",
             headers={"authorization": f"Bearer {token.group()}"},
             timeout=5,
         )
         assert projects.status_code == 200
         assert [p["name"] for p in projects.json()] == ["Default"]
-        assert sorted(p.name for p in shared.iterdir()) == []
-        scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert sorted(p.name for p in stack.shared.iterdir()) == []
+        scrape = httpx.get(f"http://127.0.0.1:{stack.ports['metrics']}/metrics", timeout=5)
         assert scrape.status_code == 200
         assert "selixes_routing_deployments" in scrape.text
-        assert httpx.get(f"http://127.0.0.1:{proxy_port}/metrics", timeout=5).status_code == 404
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0
-    assert not _listening(web_port)
-    assert not _listening(proxy_port)
-    assert not _listening(mock_port)
-    assert not _listening(metrics_port)
-    assert sorted(p.name for p in shared.iterdir()) == []
-    state = str(tmp_path / "state")
-    leftovers = subprocess.run(
-        ["pgrep", "-f", state], capture_output=True, text=True, check=False
-    ).stdout.split()
-    assert leftovers == [], f"processes still running: {leftovers}"
-    assert json.dumps(output)  # keep the log readable when an assertion above fails
+        assert httpx.get(f"http://127.0.0.1:{proxy}/metrics", timeout=5).status_code == 404
+        # The requests above went through the worker (drain) while beat ticked
+        # every second: wait for their log rows, so the worker has run tasks.
+        eventually(
+            lambda: httpx.get(
+                f"http://127.0.0.1:{web}/api/v1/requests/",
+                headers={"authorization": f"Bearer {token.group()}"},
+                timeout=5,
+            ).json()["data"],
+            30,
+            "the drained request log",
+        )
+        stack.process.send_signal(signal.SIGINT)  # as Ctrl-C does, to the runner itself
+        assert stack.process.wait(timeout=60) == 0
+    _assert_all_stopped(stack)
+    noisy = [line for line in stack.lines if any(marker in line for marker in TASK_LINES)]
+    assert noisy == [], "".join(noisy[:5])
+    assert "[tasks]" not in stack.output  # nor Celery's banner
+
+
+def test_sigint_to_make_alone_stops_everything(tmp_path: Path) -> None:
+    # -o: never reinstall the virtualenv from here, whatever the stamp's age.
+    with _stack(
+        tmp_path, ["make", "--no-print-directory", "-o", ".venv/.installed", "run"]
+    ) as stack:
+        banner = stack.banner()
+        make = stack.process.pid
+        assert f"kill -INT {make}" in banner  # the banner says how, with make's own pid
+        _answers(f"http://127.0.0.1:{stack.ports['proxy']}/healthz", stack.process)
+        os.kill(make, signal.SIGINT)  # make's pid only, as `kill -INT` from another shell
+        stack.process.wait(timeout=60)
+        assert "Stopped." in stack.output
+    _assert_all_stopped(stack)

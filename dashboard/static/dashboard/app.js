@@ -57,6 +57,36 @@
     sync();
   });
 
+  // Route editor: a row's key select offers only keys that serve its provider, and
+  // picks the org's own key for it by default, else the platform's, else none.
+  // Without JS the server resolves "automatic" the same way (route_forms.resolve_key).
+  document.querySelectorAll("select[data-provider-keys]").forEach(function (keys) {
+    var provider = keys.form && keys.form.querySelector(
+      "select[name='" + keys.name.replace(/provider_key$/, "provider") + "']");
+    if (!provider) return;
+    var serves = function (option) {
+      var providers = option.getAttribute("data-providers");
+      return providers === null || providers.split(" ").indexOf(provider.value) >= 0;
+    };
+    var sync = function (keepChoice) {
+      var usable = [];
+      Array.prototype.forEach.call(keys.options, function (option) {
+        var shown = option.value === "" || serves(option);
+        option.hidden = !shown;
+        option.disabled = !shown;
+        if (shown && option.value !== "") usable.push(option);
+      });
+      var current = keys.selectedOptions[0];
+      if (keepChoice && current && !current.disabled && current.value !== "") return;
+      // The org's own keys first; then the platform's key or "no key", whichever serves.
+      var own = usable.filter(function (o) { return o.value !== "platform" && o.value !== "none"; });
+      var pick = own[0] || usable[0];
+      if (pick) pick.selected = true; else keys.value = "";
+    };
+    provider.addEventListener("change", function () { sync(false); });
+    sync(true);
+  });
+
   // Close the org switcher when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.switcher[open]").forEach(function (details) {

@@ -60,14 +60,14 @@ class RecordStage:
                 )
             await self.app(scope, receive, send_with_id)
         except ProxyError as e:
-            ctx.error_type = e.type
+            ctx.error_type, ctx.error_code = e.type, e.code
             if not started:
                 await send_json(send_with_id, e.status, e.body(), e.headers())
         except Exception as e:
             # Never a traceback to the client; the id ties the log line to the
             # request. Never the message in the log: it may quote the payload.
             log.error("unhandled error request_id=%s: %s", ctx.request_id, describe(e))
-            ctx.error_type = "api_error"
+            ctx.error_type, ctx.error_code = "api_error", "internal_error"
             if not started:
                 error = ProxyError("Internal error. Quote the x-request-id header to support.")
                 await send_json(send_with_id, 500, error.body())

@@ -109,7 +109,7 @@ async def relay(
             await send({"type": "http.response.body", "body": data, "more_body": True})
 
     async def fail(message: str) -> None:
-        ctx.error_type = "upstream_error"
+        ctx.error_type, ctx.error_code = "upstream_error", "stream_broken"
         await send({"type": "http.response.body", "body": error_event(message), "more_body": True})
 
     try:
