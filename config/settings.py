@@ -19,9 +19,9 @@ from config.env import (
     kombu_redis_url,
     required,
 )
-from gateway.shared.providers_catalog import PROVIDERS, platform_key_variable
 from gateway.proxy.config import redis_cluster_from_env
 from gateway.shared.managed_access import KEYLESS_PROVIDERS
+from gateway.shared.providers_catalog import PROVIDERS, platform_key_variable
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -24,6 +24,10 @@ from tenants import actions
 from tenants.audit import Actor
 from tenants.models import Membership, Organization, Project, Role, User
 
+# Here, not in tests/browser/conftest.py: pytest-xdist's controller, which prints
+# the run's summary, loads only this conftest.
+pytest_plugins = ["tests.browser.chromium"]
+
 PASSWORD = "correct horse battery staple 9"
 
 

@@ -23,8 +23,8 @@ from dashboard.route_forms import (
 from dashboard.views.common import form_status, render_org
 from gateway import actions
 from gateway.models import Deployment, ProviderKey, Route
-from gateway.shared.providers_catalog import PROVIDER_LABELS
 from gateway.shared.managed_access import KEYLESS_PROVIDERS
+from gateway.shared.providers_catalog import PROVIDER_LABELS
 from tenants.audit import Actor
 from tenants.errors import ActionError
 from tenants.models import Membership

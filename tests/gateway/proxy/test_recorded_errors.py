@@ -13,8 +13,8 @@ import pytest
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona, logged_in
-from tests.polling import eventually
 from tests.gateway.proxy.conftest import Gateway
+from tests.polling import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
