@@ -13,8 +13,8 @@ from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.browser.conftest import Screenshots, in_django
 from tests.conftest import PASSWORD
-from tests.polling import eventually
 from tests.gateway.proxy.conftest import ProxyServer
+from tests.polling import eventually
 
 PROMPT = "Hello from my first app"
 

@@ -14,7 +14,7 @@ from playwright.async_api import Page
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
-from gateway.proxy.usage import STREAM, UsageEvent
+from gateway.shared.usage_event import STREAM, UsageEvent
 from observability.drain import drain_usage_stream
 from tenants import actions
 from tests.browser.conftest import PHONE, Screenshots, log_in
