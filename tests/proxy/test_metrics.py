@@ -16,8 +16,8 @@ import httpx
 import psutil
 import pytest
 
+from tests.factories.pii import EMAIL, set_policy
 from tests.proxy.conftest import Gateway, serving_proxy
-from tests.proxy.test_pii_redaction import EMAIL, set_policy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SERIES = 'selixes_pii_redactions_total{action="mask",entity="EMAIL",where="prompt"} '
