@@ -130,8 +130,16 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     assert not _listening(metrics_port)
     assert sorted(p.name for p in shared.iterdir()) == []
     state = str(tmp_path / "state")
-    leftovers = subprocess.run(
-        ["pgrep", "-f", state], capture_output=True, text=True, check=False
-    ).stdout.split()
-    assert leftovers == [], f"processes still running: {leftovers}"
+
+    def leftovers() -> list[str]:
+        found = subprocess.run(
+            ["pgrep", "-a", "-f", state], capture_output=True, text=True, check=False
+        )
+        return found.stdout.splitlines()
+
+    # A service told to stop may still be finishing its exit (PostgreSQL's
+    # shutdown checkpoint on a loaded machine): gone soon, not left running.
+    eventually(
+        lambda: leftovers() == [], 60, f"the stack exiting (running as it stopped: {leftovers()})"
+    )
     assert json.dumps(output)  # keep the log readable when an assertion above fails

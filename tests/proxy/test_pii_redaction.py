@@ -9,7 +9,7 @@ never showed in clear.
 
 from __future__ import annotations
 
-import time
+import re
 from typing import Any
 
 import httpx
@@ -33,6 +33,7 @@ from tests.factories.pii import (
 from tests.factories.usage import usage_event
 from tests.polling import eventually
 from tests.proxy.conftest import Gateway
+from tests.proxy.relay import relay_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -223,18 +224,29 @@ def test_a_streams_header_lists_the_prompts_redactions(gateway: Gateway) -> None
 
 def test_plain_prose_is_released_before_the_next_chunk_arrives(gateway: Gateway) -> None:
     set_policy(gateway, entities=VALIDATORS)
-    # The mock pauses 400 ms before every event after the first.
-    gateway.route("slow", {**gateway.openai_compatible("gpt-mock-pause-400")})
-    stream = gateway.openai().chat.completions.create(
-        model="slow", messages=[{"role": "user", "content": "tell me a story"}], stream=True
-    )
-    arrivals = []
-    for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            arrivals.append(time.monotonic())
-    assert len(arrivals) >= 3
-    # Each word reached the client when it was sent, not with the next one.
-    assert arrivals[1] - arrivals[0] > 0.2
+    with relay_to(gateway.mock_url) as relay:
+        # After the answer's first word the link to the provider goes quiet
+        # until the test releases it (the mock pauses, so words come one by one).
+        relay.hold_after = re.compile(rb'"content":"[^"]')
+        relayed = {**gateway.openai_compatible("gpt-mock-pause-100"), "api_base": f"{relay.url}/v1"}
+        gateway.route("slow", relayed)
+        # A proxy holding the word back for the next chunk would time this out.
+        stream = (
+            gateway.openai()
+            .with_options(timeout=30)
+            .chat.completions.create(
+                model="slow", messages=[{"role": "user", "content": "tell me a story"}], stream=True
+            )
+        )
+        words = []
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                words.append(chunk.choices[0].delta.content)
+                if len(words) == 1:
+                    # The word reached the client while the next one had not left the relay.
+                    assert relay.holding.is_set()
+                    relay.release()
+    assert len(words) >= 3
 
 
 def test_anthropic_native_passthrough_is_scanned_both_ways(gateway: Gateway) -> None:
