@@ -15,8 +15,15 @@ $(STAMP): requirements.lock
 run: $(STAMP)
 	@$(PY) -m infra.run
 
+# In parallel: one pytest-xdist worker per CPU (at most 8, one Redis database
+# each; infra/testenv.py). --dist loadfile keeps a file's tests on one worker,
+# so a module's servers (two proxies, a Redis Cluster) start once, not once per
+# worker. A CI log gets every failure's output plus the slowest tests; logging
+# capture stays on (tests read logs through caplog). PYTEST_ARGS comes last and
+# wins: `make test PYTEST_ARGS="-n 0"` runs serially.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

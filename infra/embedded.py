@@ -158,6 +158,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def start_redis(state_dir: Path) -> str:
+    """Start a Redis of its own under `state_dir` (or find it running); return its URL."""
+    return _redis(state_dir)
+
+
+def stop_redis(state_dir: Path) -> None:
+    """Stop the Redis started by start_redis(state_dir), if it runs."""
+    _stop_redis(state_dir)
+
+
 def start(state_dir: Path = STATE_DIR) -> dict[str, str]:
     """Start whichever embedded service has no URL in the environment; return the URLs."""
     urls: dict[str, str] = {}

@@ -49,10 +49,10 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _free_node_port() -> int:
+def _free_node_port(port_range: tuple[int, int]) -> int:
     """A port free on loopback whose cluster bus port is free too (a race we retry on)."""
     for _ in range(200):
-        port = random.randrange(*_PORT_RANGE)  # noqa: S311  # not a secret
+        port = random.randrange(*port_range)  # noqa: S311  # not a secret
         if _port_is_free(port) and _port_is_free(port + BUS_PORT_OFFSET):
             return port
     raise RuntimeError("no free port pair for a redis cluster node")
@@ -88,6 +88,8 @@ def _answers(port: int) -> bool:
 @dataclass
 class LocalRedisCluster:
     directory: Path
+    # [start, end) the node ports are drawn from (their bus ports are 10000 above).
+    port_range: tuple[int, int] = _PORT_RANGE
     ports: list[int] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -100,7 +102,7 @@ class LocalRedisCluster:
         """Start one cluster-enabled node on fresh ports; retry if another process took them."""
         index = len(self.ports)
         while True:
-            port = _free_node_port()
+            port = _free_node_port(self.port_range)
             directory = self.directory / f"node{index}-{port}"
             directory.mkdir()
             config = directory / "redis.conf"
@@ -165,10 +167,13 @@ def _is_ready(client: redis.Redis, nodes: int) -> bool:
     )
 
 
-def start_cluster(nodes: int = 3, timeout_s: float = 30.0) -> LocalRedisCluster:
-    """Start `nodes` primaries sharing the 16384 slots; stop() it when done."""
+def start_cluster(
+    nodes: int = 3, timeout_s: float = 30.0, port_range: tuple[int, int] = _PORT_RANGE
+) -> LocalRedisCluster:
+    """Start `nodes` primaries sharing the 16384 slots on ports from `port_range`; stop() it."""
     executable = redis_server_executable()
-    cluster = LocalRedisCluster(Path(tempfile.mkdtemp(prefix="selixes-redis-cluster-")))
+    directory = Path(tempfile.mkdtemp(prefix="selixes-redis-cluster-"))
+    cluster = LocalRedisCluster(directory, port_range)
     deadline = time.monotonic() + timeout_s
     try:
         for _ in range(nodes):
@@ -181,9 +186,11 @@ def start_cluster(nodes: int = 3, timeout_s: float = 30.0) -> LocalRedisCluster:
 
 
 @contextlib.contextmanager
-def local_redis_cluster(nodes: int = 3) -> Iterator[LocalRedisCluster]:
+def local_redis_cluster(
+    nodes: int = 3, port_range: tuple[int, int] = _PORT_RANGE
+) -> Iterator[LocalRedisCluster]:
     """Run a local cluster for the duration of the block."""
-    cluster = start_cluster(nodes)
+    cluster = start_cluster(nodes, port_range=port_range)
     try:
         yield cluster
     finally:

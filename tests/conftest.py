@@ -19,7 +19,9 @@ from redis.asyncio.cluster import RedisCluster
 from rest_framework.test import APIClient
 
 from gateway.proxy.redis_client import AsyncRedisClient, proxy_redis
+from infra import embedded
 from infra.redis_cluster import LocalRedisCluster, local_redis_cluster
+from infra.xdist_worker import cluster_port_range
 from tenants import actions
 from tenants.audit import Actor
 from tenants.models import Membership, Organization, Project, Role, User
@@ -131,7 +133,8 @@ def logged_in(persona: Persona) -> Client:
 
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[LocalRedisCluster]:
-    with local_redis_cluster(nodes=3) as cluster:
+    # On this xdist worker's own ports: the nodes of parallel workers never meet.
+    with local_redis_cluster(nodes=3, port_range=cluster_port_range()) as cluster:
         yield cluster
 
 
@@ -156,5 +159,34 @@ async def cluster_client(redis_cluster: LocalRedisCluster) -> AsyncIterator[Redi
 
 @pytest.fixture(params=["standalone", pytest.param("cluster", marks=pytest.mark.cluster)])
 def lua_client(request: pytest.FixtureRequest) -> AsyncRedisClient:
+    client: AsyncRedisClient = request.getfixturevalue(f"{request.param}_client")
+    return client
+
+
+# A test that acts on a whole Redis server (SCRIPT FLUSH, CLIENT KILL) would
+# reach every xdist worker's database on the shared one: it gets a server of
+# its worker's own instead, a standalone Redis or the worker's local cluster.
+
+
+@pytest.fixture(scope="session")
+def private_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("redis")
+    try:
+        yield embedded.start_redis(directory)
+    finally:
+        embedded.stop_redis(directory)
+
+
+@pytest.fixture
+async def private_client(private_redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = proxy_redis(private_redis_url)
+    assert isinstance(client, aioredis.Redis)
+    yield client
+    await client.flushall()
+    await client.aclose()
+
+
+@pytest.fixture(params=["private", pytest.param("cluster", marks=pytest.mark.cluster)])
+def whole_server_client(request: pytest.FixtureRequest) -> AsyncRedisClient:
     client: AsyncRedisClient = request.getfixturevalue(f"{request.param}_client")
     return client

@@ -34,7 +34,9 @@ CONNECT_TIMEOUT_S = 2.0
 MAX_CONNECTIONS = 4096
 
 
-def proxy_redis(url: str, cluster: bool = False) -> AsyncRedisClient:
+def proxy_redis(
+    url: str, cluster: bool = False, read_timeout_s: float = READ_TIMEOUT_S
+) -> AsyncRedisClient:
     """The proxy's client for `url`; on a Redis Cluster `url` names any one node.
 
     One quick retry, not redis-py's default of three with backoff of
@@ -45,7 +47,7 @@ def proxy_redis(url: str, cluster: bool = False) -> AsyncRedisClient:
     """
     options = {
         "max_connections": MAX_CONNECTIONS,
-        "socket_timeout": READ_TIMEOUT_S,
+        "socket_timeout": read_timeout_s,
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
         "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
     }

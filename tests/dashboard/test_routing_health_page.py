@@ -22,7 +22,7 @@ from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.sync import HealthSync, health_key
 from infra.redis_cluster import LocalRedisCluster
 from tests.conftest import Persona, logged_in
-from tests.gateway.test_health_pings import _deployment, _route
+from tests.factories.routing import deployment_spec, saved_route
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -60,12 +60,12 @@ def test_the_page_shows_breakers_counts_latency_retry_after_and_pings(
     settings.SELIXES_PRIVATE_UPSTREAMS = "allow"  # the mock listens on loopback
     monkeypatch.setenv("SELIXES_BREAKER_MIN_REQUESTS", "4")
     httpx.post(f"{mock_url}/_mock/reset").raise_for_status()
-    route = _route(
+    route = saved_route(
         alice,
         "chat",
-        _deployment(mock_url, "a-mock-chunks-1", False),
-        _deployment(mock_url, "b-mock-chunks-1", False),
-        _deployment(mock_url, "c-mock-chunks-1", True),
+        deployment_spec(mock_url, "a-mock-chunks-1", False),
+        deployment_spec(mock_url, "b-mock-chunks-1", False),
+        deployment_spec(mock_url, "c-mock-chunks-1", True),
     )
     org_id = str(alice.org.id)
     failing, limited, pinged = (f"{route.id}:{i}" for i in range(3))
@@ -127,7 +127,7 @@ def test_a_deployment_past_its_cooldown_shows_half_open(
 ) -> None:
     monkeypatch.setenv("SELIXES_BREAKER_MIN_REQUESTS", "1")
     monkeypatch.setenv("SELIXES_BREAKER_COOLDOWN_S", "0")
-    route = _route(alice, "chat", _deployment("https://8.8.8.8", "x", False))
+    route = saved_route(alice, "chat", deployment_spec("https://8.8.8.8", "x", False))
     deployment_id = f"{route.id}:0"
     _share(
         str(alice.org.id),
@@ -156,7 +156,7 @@ def test_pings_and_the_page_work_on_a_redis_cluster(
     monkeypatch.setenv("SELIXES_BREAKER_MIN_REQUESTS", "2")
     httpx.post(f"{mock_url}/_mock/reset").raise_for_status()
     try:
-        route = _route(alice, "chat", _deployment(mock_url, "down-mock-error-500", True))
+        route = saved_route(alice, "chat", deployment_spec(mock_url, "down-mock-error-500", True))
         deployment_id = f"{route.id}:0"
         for _ in range(2):
             assert [o.outcome for o in ping_opted_in_deployments()] == ["http_500"]

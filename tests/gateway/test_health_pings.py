@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -17,19 +16,16 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from gateway import actions
 from gateway.health_pings import ping_opted_in_deployments
-from gateway.models import Route
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.ping import ping_key
 from gateway.proxy.routing.sync import HealthSync, health_key
-from gateway.specs import DeploymentSpec, RouteSpec
 from gateway.tasks import ping_deployments
 from tests.conftest import Persona
+from tests.factories.routing import deployment_spec, saved_route
 
 MIN_REQUESTS = 3
-PROVIDER_KEY = "sk-mock-ping-0123456789"
 
 
 @pytest.fixture(autouse=True)
@@ -39,25 +35,6 @@ def _pings_env(monkeypatch: pytest.MonkeyPatch, settings: Any, mock_url: str) ->
     monkeypatch.setenv("SELIXES_BREAKER_COOLDOWN_S", "30")
     httpx.post(f"{mock_url}/_mock/reset").raise_for_status()
     yield
-
-
-def _deployment(mock_url: str, model: str, health_check: bool) -> DeploymentSpec:
-    return DeploymentSpec(
-        provider="openai_compatible",
-        model=model,
-        api_base=f"{mock_url}/v1",
-        health_check=health_check,
-    )
-
-
-def _route(persona: Persona, alias: str, *deployments: DeploymentSpec) -> Route:
-    """The route, its deployments using the org's own (sealed) key, as a tenant would set it."""
-    key = actions.add_provider_key(persona.org, "openai_compatible", PROVIDER_KEY, persona.actor)
-    keyed = [replace(d, provider_key_id=key.id) for d in deployments]
-    route, _ = actions.replace_route(
-        persona.org, alias, RouteSpec("priority", keyed), persona.actor
-    )
-    return route
 
 
 def _received(mock_url: str) -> dict[str, int]:
@@ -79,11 +56,11 @@ def test_failing_pings_open_the_breaker_and_an_opted_out_deployment_is_never_pin
     mock_url: str,
     redis_client: redis.Redis,
 ) -> None:
-    route = _route(
+    route = saved_route(
         alice,
         "chat",
-        _deployment(mock_url, "primary-mock-error-500", health_check=True),
-        _deployment(mock_url, "quiet-mock-chunks-2", health_check=False),
+        deployment_spec(mock_url, "primary-mock-error-500", health_check=True),
+        deployment_spec(mock_url, "quiet-mock-chunks-2", health_check=False),
     )
     org_id, failing, quiet = str(alice.org.id), f"{route.id}:0", f"{route.id}:1"
     for run in range(1, MIN_REQUESTS + 1):
@@ -109,7 +86,7 @@ def test_a_successful_ping_is_the_probe_that_closes_a_half_open_breaker(
     settings: Any,
 ) -> None:
     monkeypatch.setenv("SELIXES_BREAKER_COOLDOWN_S", "0")
-    route = _route(alice, "chat", _deployment(mock_url, "healthy-mock-chunks-1", True))
+    route = saved_route(alice, "chat", deployment_spec(mock_url, "healthy-mock-chunks-1", True))
     org_id, deployment_id = str(alice.org.id), f"{route.id}:0"
 
     async def fail_as_a_proxy_would() -> None:
@@ -137,7 +114,7 @@ def test_a_private_address_is_refused_when_private_upstreams_are_denied(
     redis_client: redis.Redis,
     settings: Any,
 ) -> None:
-    route = _route(alice, "chat", _deployment(mock_url, "fine-mock-chunks-1", True))
+    route = saved_route(alice, "chat", deployment_spec(mock_url, "fine-mock-chunks-1", True))
     settings.SELIXES_PRIVATE_UPSTREAMS = "deny"
     [outcome] = ping_opted_in_deployments()
     assert outcome.outcome == "upstream_forbidden"
@@ -151,9 +128,9 @@ def test_the_beat_task_pings_only_opted_in_deployments_of_every_org(
     charlie: Persona,
     mock_url: str,
 ) -> None:
-    _route(alice, "a", _deployment(mock_url, "a-mock-chunks-1", True))
-    _route(charlie, "c", _deployment(mock_url, "c-mock-chunks-2", True),
-           _deployment(mock_url, "off-mock-chunks-3", False))  # fmt: skip
+    saved_route(alice, "a", deployment_spec(mock_url, "a-mock-chunks-1", True))
+    saved_route(charlie, "c", deployment_spec(mock_url, "c-mock-chunks-2", True),
+           deployment_spec(mock_url, "off-mock-chunks-3", False))  # fmt: skip
     assert ping_deployments() == 2
     assert _received(mock_url) == {"chunks:1": 1, "chunks:2": 1}
 
@@ -161,11 +138,11 @@ def test_the_beat_task_pings_only_opted_in_deployments_of_every_org(
 def test_a_refusal_counts_for_nothing_and_a_429_sets_retry_after(
     alice: Persona, mock_url: str, redis_client: redis.Redis
 ) -> None:
-    route = _route(
+    route = saved_route(
         alice,
         "chat",
-        _deployment(mock_url, "refused-mock-error-401", True),
-        _deployment(mock_url, "busy-mock-error-429-retry-after-30", True),
+        deployment_spec(mock_url, "refused-mock-error-401", True),
+        deployment_spec(mock_url, "busy-mock-error-429-retry-after-30", True),
     )
     org_id, refused, busy = str(alice.org.id), f"{route.id}:0", f"{route.id}:1"
     before = now_ms()

@@ -7,6 +7,10 @@ alone, which does not pass it on. Both must stop every process.
 Nothing it starts may put a socket, pid or control file where other users
 or checkouts meet: the test points XDG_RUNTIME_DIR at a directory standing
 for /tmp (as the Makefile once did) and expects it to stay empty.
+
+The stack gets a state directory of its own (SELIXES_STATE_DIR, which
+infra/embedded.py reads), so the PostgreSQL and Redis it starts and stops are
+never the ones the rest of the suite, on any xdist worker, is using.
 """
 
 from __future__ import annotations
@@ -153,15 +157,25 @@ def _assert_all_stopped(stack: Stack) -> None:
     for name, port in stack.ports.items():
         assert not _listening(port), f"{name} still listens on {port}"
     assert len(stack.started) >= 5, stack.started  # web, proxy, mock, worker, beat at least
-    left = sorted(pid for pid in stack.started if _alive(pid))
-    assert left == [], f"processes still running: {left}\n{stack.output}"
+
+    def left() -> list[str]:
+        alive = [str(pid) for pid in sorted(stack.started) if _alive(pid)]
+        found = subprocess.run(
+            ["pgrep", "-a", "-f", str(stack.state)], capture_output=True, text=True, check=False
+        )
+        return alive + found.stdout.splitlines()
+
+    # A service told to stop may still be finishing its exit (PostgreSQL's
+    # shutdown checkpoint on a loaded machine): gone soon, not left running.
+    eventually(lambda: left() == [], 60, f"the stack exiting (still running: {left()})")
     assert sorted(p.name for p in stack.shared.iterdir()) == []
-    leftovers = subprocess.run(
-        ["pgrep", "-f", str(stack.state)], capture_output=True, text=True, check=False
-    ).stdout.split()
-    assert leftovers == [], f"processes still running: {leftovers}\n{stack.output}"
 
 
+# A whole stack from nothing: initdb, migrations, the demo data, five processes.
+STACK_TIMEOUT = pytest.mark.timeout(300)
+
+
+@STACK_TIMEOUT
 def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     with _stack(tmp_path, [sys.executable, "-m", "infra.run"]) as stack:
         banner = stack.banner()
@@ -219,6 +233,7 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     assert "[tasks]" not in stack.output  # nor Celery's banner
 
 
+@STACK_TIMEOUT
 def test_sigint_to_make_alone_stops_everything(tmp_path: Path) -> None:
     # -o: never reinstall the virtualenv from here, whatever the stamp's age.
     with _stack(

@@ -25,7 +25,7 @@ from observability.tasks import drain_usage
 from tenants import actions
 from tenants.audit import Actor
 from tests.conftest import PASSWORD, Persona
-from tests.observability.test_request_log import _event, _push, entries_of
+from tests.factories.usage import entries_of, push_usage, usage_event_of
 
 SECRET = "tenant-secret-4242"
 
@@ -41,7 +41,7 @@ def dana(db: None) -> Persona:
 def _charged(persona: Persona, **changes: Any) -> UsageEvent:
     """A budgeted request's event: a log row and a ledger entry."""
     charge: dict[str, Any] = {"charged_nano": 1_500, "windows": [f"{uuid.uuid4()}:d20261207"]}
-    return _event(persona, **(charge | changes))
+    return usage_event_of(persona, **(charge | changes))
 
 
 def _dead_letters(client: redis.Redis) -> dict[bytes, bytes]:
@@ -75,7 +75,7 @@ def test_a_poisoned_event_is_set_aside_and_the_other_orgs_rows_and_ledger_entrie
     nul = _charged(alice, model_requested="poison\u0000")
     good = [_charged(charlie), _charged(dana), _charged(charlie)]
     for event in [good[0], poisoned, good[1], nul, good[2]]:
-        _push(redis_client, event)
+        push_usage(redis_client, event)
     poisoned_entry = entries_of(redis_client, STREAM)[1][0]
 
     assert drain_usage_stream(redis_client) == 4
@@ -88,7 +88,7 @@ def test_a_poisoned_event_is_set_aside_and_the_other_orgs_rows_and_ledger_entrie
     assert _counted_refusals() == before + 1
     assert redis_client.xlen(STREAM) == 0  # acknowledged: nothing comes back to block
     later = _charged(charlie)
-    _push(redis_client, later)
+    push_usage(redis_client, later)
     assert drain_usage_stream(redis_client, claim_idle_ms=0) == 1
     assert _written(later) == (True, True)
 
@@ -99,8 +99,8 @@ def test_a_log_row_is_not_written_when_its_ledger_entry_is_refused(
     # A settlement beyond PostgreSQL's bigint: the ledger refuses it, the log would not.
     unbooked = _charged(alice, charged_nano=2**63)
     good = _charged(charlie)
-    _push(redis_client, unbooked)
-    _push(redis_client, good)
+    push_usage(redis_client, unbooked)
+    push_usage(redis_client, good)
 
     assert drain_usage_stream(redis_client) == 1
 
@@ -111,10 +111,10 @@ def test_a_log_row_is_not_written_when_its_ledger_entry_is_refused(
 
 def test_an_event_of_a_deleted_org_is_set_aside(alice: Persona, redis_client: redis.Redis) -> None:
     # The org was deleted (GDPR) while its events still waited on the stream.
-    orphan = _event(alice, org_id=str(uuid.uuid4()))
-    good = _event(alice)
-    _push(redis_client, orphan)
-    _push(redis_client, good)
+    orphan = usage_event_of(alice, org_id=str(uuid.uuid4()))
+    good = usage_event_of(alice)
+    push_usage(redis_client, orphan)
+    push_usage(redis_client, good)
 
     assert drain_usage_stream(redis_client) == 1
 
@@ -128,9 +128,9 @@ def test_the_drain_never_logs_a_value_of_an_event_the_database_refused(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     # PostgreSQL quotes a refused row (or the JSON around a NUL) in its message.
-    event = _event(alice, model_requested=SECRET, input_tokens=-1)
+    event = usage_event_of(alice, model_requested=SECRET, input_tokens=-1)
     event["attempts"][0]["model"] = f"{SECRET}\u0000"
-    _push(redis_client, event)
+    push_usage(redis_client, event)
 
     result = drain_usage.apply()  # as Celery runs it, with its own failure logging
 

@@ -2,70 +2,22 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from typing import Any, cast
-
-import orjson
 import pytest
 import redis
 from rest_framework.test import APIClient
 
-from gateway.shared.usage_event import STREAM, UsageEvent
+from gateway.shared.usage_event import STREAM
 from observability.dead_letters import DEAD_LETTERS
 from observability.drain import GROUP, drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona, logged_in
-
-
-def _event(persona: Persona | None, **changes: Any) -> UsageEvent:
-    event: UsageEvent = {
-        "ts": time.time(),
-        "request_id": uuid.uuid4().hex,
-        "org_id": str(persona.org.id) if persona else None,
-        "project_id": str(persona.project.id) if persona else None,
-        "team_id": None,
-        "key_id": str(uuid.uuid4()) if persona else None,
-        "user_id": None,
-        "endpoint": "/v1/chat/completions",
-        "model_requested": "gpt-demo",
-        "charged_nano": 0,
-        "windows": [],
-        "model_dispatched": "gpt-4o-mini",
-        "provider": "openai",
-        "deployment_id": "r1:0",
-        "stream": False,
-        "status": 200,
-        "error_type": None,
-        "input_tokens": 12,
-        "output_tokens": 34,
-        "cached_input_tokens": 2,
-        "reasoning_tokens": 0,
-        "latency_ms": 120,
-        "ttfb_ms": 80,
-        "cost_usd": "0.000123",
-        "attempts": [
-            {"deployment_id": "r1:0", "provider": "openai", "model": "gpt-4o-mini",
-             "outcome": "ok", "latency_ms": 110},
-        ],
-        "client_disconnected": False,
-    }  # fmt: skip
-    event.update(changes)  # type: ignore[typeddict-item]
-    return event
-
-
-def entries_of(client: redis.Redis, stream: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
-    return cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(stream))
-
-
-def _push(client: redis.Redis, event: UsageEvent) -> None:
-    client.xadd(STREAM, {"e": orjson.dumps(event)})
+from tests.factories.usage import entries_of, push_usage, usage_event_of
 
 
 def test_the_drain_writes_each_event_once(alice: Persona, redis_client: redis.Redis) -> None:
-    events = [_event(alice) for _ in range(3)]
+    events = [usage_event_of(alice) for _ in range(3)]
     for event in events:
-        _push(redis_client, event)
+        push_usage(redis_client, event)
     assert drain_usage_stream(redis_client) == 3
     assert drain_usage_stream(redis_client) == 0
     row = RequestLog.objects.get(request_id=events[0]["request_id"])
@@ -78,9 +30,9 @@ def test_the_drain_writes_each_event_once(alice: Persona, redis_client: redis.Re
 def test_a_redelivered_event_is_not_written_twice(
     alice: Persona, redis_client: redis.Redis
 ) -> None:
-    event = _event(alice)
-    _push(redis_client, event)
-    _push(redis_client, event)  # a proxy retried its XADD
+    event = usage_event_of(alice)
+    push_usage(redis_client, event)
+    push_usage(redis_client, event)  # a proxy retried its XADD
     drain_usage_stream(redis_client)
     assert RequestLog.objects.filter(request_id=event["request_id"]).count() == 1
 
@@ -89,8 +41,8 @@ def test_events_a_dead_worker_took_are_claimed_again(
     alice: Persona, redis_client: redis.Redis
 ) -> None:
     redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-    event = _event(alice)
-    _push(redis_client, event)
+    event = usage_event_of(alice)
+    push_usage(redis_client, event)
     # A worker reads the entry and dies before acknowledging it.
     taken = redis_client.xreadgroup(GROUP, "dead-worker", {STREAM: ">"}, count=10)
     assert taken
@@ -103,8 +55,8 @@ def test_a_malformed_event_is_set_aside_without_blocking_the_rest(
     alice: Persona, redis_client: redis.Redis, body: bytes
 ) -> None:
     redis_client.xadd(STREAM, {"e": body})
-    good = _event(alice)
-    _push(redis_client, good)
+    good = usage_event_of(alice)
+    push_usage(redis_client, good)
     assert drain_usage_stream(redis_client) == 1
     assert redis_client.xlen(STREAM) == 0
     [(_id, kept)] = entries_of(redis_client, DEAD_LETTERS)
@@ -114,7 +66,7 @@ def test_a_malformed_event_is_set_aside_without_blocking_the_rest(
 def test_rejected_requests_without_an_org_are_kept_but_shown_to_nobody(
     alice: Persona, redis_client: redis.Redis, alice_api: APIClient
 ) -> None:
-    _push(redis_client, _event(None, status=401, error_type="authentication_error"))
+    push_usage(redis_client, usage_event_of(None, status=401, error_type="authentication_error"))
     drain_usage_stream(redis_client)
     assert RequestLog.objects.filter(org=None, status=401).count() == 1
     assert alice_api.get("/api/v1/requests/").json()["data"] == []
@@ -124,11 +76,11 @@ def test_rejected_requests_without_an_org_are_kept_but_shown_to_nobody(
 def logged_requests(alice: Persona, charlie: Persona, redis_client: redis.Redis) -> list[str]:
     ids = []
     for index in range(5):
-        event = _event(alice, model_requested="gpt-demo" if index % 2 else "claude-demo")
+        event = usage_event_of(alice, model_requested="gpt-demo" if index % 2 else "claude-demo")
         event["ts"] = 1_790_000_000 + index * 60
         ids.append(event["request_id"])
-        _push(redis_client, event)
-    _push(redis_client, _event(charlie))
+        push_usage(redis_client, event)
+    push_usage(redis_client, usage_event_of(charlie))
     drain_usage_stream(redis_client)
     return ids
 

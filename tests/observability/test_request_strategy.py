@@ -9,14 +9,14 @@ from rest_framework.test import APIClient
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona, logged_in
-from tests.observability.test_request_log import _event, _push
+from tests.factories.usage import push_usage, usage_event_of
 
 
 def test_the_drain_keeps_the_strategy_and_the_api_and_dashboard_show_it(
     alice: Persona, alice_api: APIClient, redis_client: redis.Redis
 ) -> None:
-    event = _event(alice, strategy="latency")
-    _push(redis_client, event)
+    event = usage_event_of(alice, strategy="latency")
+    push_usage(redis_client, event)
     assert drain_usage_stream(redis_client) == 1
     assert RequestLog.objects.get(request_id=event["request_id"]).strategy == "latency"
     [row] = alice_api.get("/api/v1/requests/").json()["data"]
@@ -30,8 +30,8 @@ def test_the_drain_keeps_the_strategy_and_the_api_and_dashboard_show_it(
 def test_an_absent_or_unknown_strategy_is_stored_blank(
     alice: Persona, alice_api: APIClient, redis_client: redis.Redis, strategy: object
 ) -> None:
-    event = _event(alice) if strategy is None else _event(alice, strategy=strategy)
-    _push(redis_client, event)
+    event = usage_event_of(alice) if strategy is None else usage_event_of(alice, strategy=strategy)
+    push_usage(redis_client, event)
     assert drain_usage_stream(redis_client) == 1
     assert RequestLog.objects.get(request_id=event["request_id"]).strategy == ""
     assert alice_api.get("/api/v1/requests/").json()["data"][0]["strategy"] == ""

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -201,27 +202,42 @@ def load_model(packages: tuple[tuple[str, str], ...] | None = None) -> NameModel
     raise NerUnavailable("; ".join(reasons) or "no NER model package is configured")
 
 
-_shared_lock = threading.Lock()
-_shared: NameModel | NerUnavailable | None = None
+class SharedModel:
+    """A model loaded once, on first use, by `load`; a failure is remembered and raised again."""
+
+    def __init__(self, load: Callable[[], NameModel] = load_model) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._loaded: NameModel | NerUnavailable | None = None
+
+    def get(self) -> NameModel:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    try:
+                        self._loaded = self._load()
+                    except NerUnavailable as error:
+                        self._loaded = error
+        if isinstance(self._loaded, NerUnavailable):
+            raise NerUnavailable(str(self._loaded))
+        return self._loaded
+
+    def detect(self, text: str, entities: frozenset[str]) -> list[Finding]:
+        """Find the `entities` (a subset of NER_ENTITIES) in `text`; offsets index `text`."""
+        if not entities & NER_ENTITIES or not text.strip():
+            return []
+        return self.get().find(text, entities)
+
+
+# The process's model: every request shares it.
+_shared = SharedModel()
 
 
 def shared_model() -> NameModel:
     """Load the model once per process; a failure is remembered and raised again."""
-    global _shared
-    if _shared is None:
-        with _shared_lock:
-            if _shared is None:
-                try:
-                    _shared = load_model()
-                except NerUnavailable as error:
-                    _shared = error
-    if isinstance(_shared, NerUnavailable):
-        raise NerUnavailable(str(_shared))
-    return _shared
+    return _shared.get()
 
 
 def detect_names(text: str, entities: frozenset[str]) -> list[Finding]:
-    """Find the `entities` (a subset of NER_ENTITIES) in `text`; offsets index `text`."""
-    if not entities & NER_ENTITIES or not text.strip():
-        return []
-    return shared_model().find(text, entities)
+    """Find the `entities` (a subset of NER_ENTITIES) in `text` with the process's model."""
+    return _shared.detect(text, entities)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import orjson
 
@@ -59,6 +59,7 @@ TOKEN = re.compile(r"<[A-Z][A-Z0-9_]*_[0-9a-f]{6}>")
 MAX_NER_CHARS = 256 * 1024
 
 AuditKey = tuple[str, str, str, str]  # entity, action, detector, where
+Detector = Callable[[str, frozenset[str]], list[Finding]]
 
 
 def token_for(secret: bytes, entity: str, value: str) -> str:
@@ -71,10 +72,20 @@ def token_for(secret: bytes, entity: str, value: str) -> str:
 class Redactor:
     """The policy applied to one request's texts, with its audit counts and restore vault."""
 
-    __slots__ = ("counts", "ner_chars", "policy", "vault")
+    __slots__ = ("counts", "detect", "max_ner_chars", "ner_chars", "policy", "vault")
 
-    def __init__(self, policy: CompiledPolicy) -> None:
+    def __init__(
+        self,
+        policy: CompiledPolicy,
+        max_ner_chars: int = MAX_NER_CHARS,
+        detect: Detector = detect,
+    ) -> None:
         self.policy = policy
+        # The prompt's NER allowance, and the validators' entry point: the
+        # proxy keeps the defaults; a test may pass a smaller allowance or a
+        # detector that counts its calls.
+        self.max_ner_chars = max_ner_chars
+        self.detect = detect
         self.counts: dict[AuditKey, int] = {}
         # token -> original, only with restore_in_response; memory only.
         self.vault: dict[str, str] = {}
@@ -88,7 +99,7 @@ class Redactor:
         if not text:
             return []
         try:
-            found = detect(text, policy.validator_types) if policy.validator_types else []
+            found = self.detect(text, policy.validator_types) if policy.validator_types else []
             extra: list[Finding] = []
             if policy.ner_types:
                 extra.extend(detect_names(text, policy.ner_types))
@@ -124,16 +135,16 @@ class Redactor:
         return self.apply(text, self.findings(text), where)
 
     def _count_ner_chars(self, text: str) -> None:
-        """Hold the prompt to MAX_NER_CHARS, before any scanning.
+        """Hold the prompt to max_ner_chars (MAX_NER_CHARS), before any scanning.
 
         Only the prompt counts: it can still be refused unsent. An answer
         was already paid for, so it is redacted whatever its length.
         """
         self.ner_chars += len(text)
-        if self.ner_chars > MAX_NER_CHARS:
+        if self.ner_chars > self.max_ner_chars:
             raise InvalidRequest(
                 f"With names (NER) in the PII policy a request may hold at most"
-                f" {MAX_NER_CHARS} characters of text.",
+                f" {self.max_ner_chars} characters of text.",
                 code="pii_text_too_large",
             )
 

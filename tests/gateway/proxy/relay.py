@@ -3,13 +3,17 @@
 The mock's behaviour is fixed by the model name; a deployment that gets slow
 and then recovers needs something that changes under the same deployment.
 This sits at the network boundary (like a slow link or a loaded provider):
-each response's first bytes wait `delay_s` before they are passed on.
+each response's first bytes wait `delay_s` before they are passed on. And it
+can go quiet: after passing on the first read that matches `hold_after`, it
+passes nothing more until `release()`, so a test can see what a client got
+while the rest of an answer has not arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -21,6 +25,10 @@ class Relay:
         self.target_host = target.hostname or "127.0.0.1"
         self.target_port = target.port or 80
         self.delay_s = 0.0
+        self.hold_after: re.Pattern[bytes] | None = None
+        # Set once the relay holds (it has passed on the first match of hold_after).
+        self.holding = threading.Event()
+        self._released: asyncio.Event | None = None
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -30,8 +38,17 @@ class Relay:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def release(self) -> None:
+        """Pass on everything held and whatever comes after."""
+        self._loop.call_soon_threadsafe(self._release)
+
+    def _release(self) -> None:
+        if self._released is not None:
+            self._released.set()
+
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._released = asyncio.Event()
         server = self._loop.run_until_complete(
             asyncio.start_server(self._connection, "127.0.0.1", 0)
         )
@@ -63,6 +80,11 @@ class Relay:
                         await asyncio.sleep(self.delay_s)
                 writer.write(data)
                 await writer.drain()
+                pattern = self.hold_after
+                if pattern is not None and not self.holding.is_set() and pattern.search(data):
+                    self.holding.set()
+                    assert self._released is not None
+                    await self._released.wait()
             writer.close()
 
         with contextlib.suppress(OSError):

@@ -9,7 +9,6 @@ so a budget of N x cost admits exactly N requests.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -24,50 +23,15 @@ from gateway.shared import budget_layout as layout
 from observability.drain import drain_usage_stream
 from tenants.snapshots import publish_snapshot
 from tests.conftest import Persona
+from tests.factories.budgets import OUTPUT_ONLY, add_budget, budget_state, chat
 from tests.gateway.proxy.conftest import Gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# 1000 USD per Mtok of output: one output token costs 0.001 USD.
-OUTPUT_ONLY = {"input_per_mtok": "0", "output_per_mtok": "1000"}
 TOKEN_USD = Decimal("0.001")
 
 
 def priced(gateway: Gateway, model: str, price: dict[str, str] = OUTPUT_ONLY) -> dict[str, Any]:
     return {**gateway.openai_compatible(model), "price": price}
-
-
-def add_budget(gateway: Gateway, alice: Persona, limit_usd: str, **fields: str) -> dict[str, Any]:
-    body = {
-        "scope": "org",
-        "scope_id": str(alice.org.id),
-        "limit_usd": limit_usd,
-        "period": "month",
-        "on_exhausted": "block",
-        **fields,
-    }
-    response = gateway.api.post("/api/v1/budgets/", body, format="json")
-    assert response.status_code == 201, response.content
-    created: dict[str, Any] = response.json()
-    return created
-
-
-def chat(gateway: Gateway, model: str = "chat", max_tokens: int = 10, **extra: Any) -> Any:
-    return gateway.openai().chat.completions.with_raw_response.create(
-        model=model,
-        messages=[{"role": "user", "content": "spend a little"}],
-        max_tokens=max_tokens,
-        **extra,
-    )
-
-
-def budget_state(gateway: Gateway, budget_id: str) -> dict[str, Any]:
-    """The budget as the API shows it, once the proxy's settlements have landed."""
-    deadline = time.monotonic() + 5
-    while True:
-        state: dict[str, Any] = gateway.api.get(f"/api/v1/budgets/{budget_id}/").json()
-        if state["reserved_usd"] == "0.000000" or time.monotonic() > deadline:
-            return state
-        time.sleep(0.02)
 
 
 def test_costs_are_charged_and_shown_and_a_budget_blocks_with_402(
@@ -206,7 +170,8 @@ def test_rpm_limits_answer_429_with_retry_after_and_do_not_count_refusals(
     key_id = gateway.api.get("/api/v1/keys/").json()[0]["id"]
     patched = gateway.api.patch(f"/api/v1/keys/{key_id}/", {"rpm_limit": 2}, format="json")
     assert patched.status_code == 200, patched.content
-    time.sleep(1.2)  # the proxy re-reads the snapshot within a second
+    # No wait: the proxy has served nothing of this org yet, so its first
+    # request reads the snapshot that already has the limit.
     chat(gateway)
     chat(gateway)
     for _ in range(3):

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import anthropic
@@ -17,6 +16,7 @@ from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona
 from tests.gateway.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
+from tests.polling import eventually
 from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -249,18 +249,15 @@ def test_a_client_that_leaves_cancels_the_upstream_and_is_still_logged(
     ) as response:
         request_id = response.headers["x-request-id"]
         next(response.iter_lines())
-    for _ in range(50):
-        if gateway.recorded()["disconnects"] >= 1:
-            break
-        time.sleep(0.1)
-    assert gateway.recorded()["disconnects"] >= 1
-    for _ in range(50):
+    eventually(
+        lambda: gateway.recorded()["disconnects"] >= 1, 15, "the provider seeing the hang-up"
+    )
+
+    def logged() -> RequestLog | None:
         drain_usage_stream()
-        row = RequestLog.objects.filter(request_id=request_id).first()
-        if row is not None:
-            break
-        time.sleep(0.1)
-    assert row is not None
+        return RequestLog.objects.filter(request_id=request_id).first()
+
+    row = eventually(logged, 15, f"request {request_id} reaching the log")
     assert row.client_disconnected
     assert row.org_id == alice.org.id
 
@@ -269,12 +266,12 @@ def test_every_request_lands_in_the_request_log_without_text(gateway: Gateway) -
     gateway.openai().chat.completions.create(
         model="chat", messages=[{"role": "user", "content": "secret words here"}]
     )
-    for _ in range(50):
+
+    def logged() -> RequestLog | None:
         drain_usage_stream()
-        if RequestLog.objects.filter(model_requested="chat").exists():
-            break
-        time.sleep(0.1)
-    row = RequestLog.objects.get(model_requested="chat")
+        return RequestLog.objects.filter(model_requested="chat").first()
+
+    row = eventually(logged, 15, "the request reaching the log")
     assert (row.input_tokens, row.provider, row.status) == (3, "openai_compatible", 200)
     listed = gateway.api.get("/api/v1/requests/").json()["data"]
     assert listed[0]["model_dispatched"] == "gpt-mock"

@@ -16,8 +16,8 @@ import httpx
 import psutil
 import pytest
 
+from tests.factories.pii import EMAIL, set_policy
 from tests.gateway.proxy.conftest import Gateway, serving_proxy
-from tests.gateway.proxy.test_pii_redaction import EMAIL, set_policy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SERIES = 'selixes_pii_redactions_total{action="mask",entity="EMAIL",where="prompt"} '

@@ -18,8 +18,8 @@ import httpx
 import orjson
 import pytest
 
+from tests.factories.pii import EMAIL, VALIDATORS, say, set_policy
 from tests.gateway.proxy.conftest import Gateway
-from tests.gateway.proxy.test_pii_redaction import EMAIL, VALIDATORS, say, set_policy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

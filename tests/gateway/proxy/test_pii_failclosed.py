@@ -29,8 +29,9 @@ import pytest
 
 from gateway.proxy.pii.ner import MODEL_PACKAGES
 from tests.conftest import Persona, api_client_for, create_key
+from tests.factories.pii import EMAIL, set_policy
+from tests.factories.usage import usage_event
 from tests.gateway.proxy.conftest import PROVIDER_KEY, Gateway, ProxyServer, serving_proxy
-from tests.gateway.proxy.test_pii_redaction import EMAIL, set_policy, usage_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,7 @@ never showed in clear.
 
 from __future__ import annotations
 
-import base64
-import time
+import re
 from typing import Any
 
 import httpx
@@ -20,51 +19,23 @@ import pytest
 
 from config.redis import get_redis
 from gateway.shared.snapshot import CHANNEL, snapshot_key
-from gateway.shared.usage_event import STREAM
 from tests.conftest import Persona
+from tests.factories.pii import (
+    CARD,
+    EMAIL,
+    PHONE,
+    SSN,
+    VALIDATORS,
+    say,
+    seen_by_provider,
+    set_policy,
+)
+from tests.factories.usage import usage_event
 from tests.gateway.proxy.conftest import Gateway
+from tests.gateway.proxy.relay import relay_to
+from tests.polling import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-EMAIL = "ann.lee@example.org"
-PHONE = "+1 415-555-0132"
-CARD = "4111 1111 1111 1111"
-SSN = "123-45-6789"
-VALIDATORS = {
-    "EMAIL": "mask",
-    "PHONE": "mask",
-    "CREDIT_CARD": "mask",
-    "US_SSN": "mask",
-    "IBAN": "mask",
-    "IP_ADDRESS": "mask",
-}
-
-
-def set_policy(gateway: Gateway, project_id: str | None = None, **policy: Any) -> None:
-    body = {"enabled": True, "custom_patterns": [], "restore_in_response": False, **policy}
-    path = f"/api/v1/projects/{project_id}/pii-policy/" if project_id else "/api/v1/pii-policy/"
-    response = gateway.api.put(path, body, format="json")
-    assert response.status_code in (200, 201), response.content
-
-
-def say(text: str) -> str:
-    """A prompt the mock answers with `text` verbatim."""
-    return "say:" + base64.b64encode(text.encode()).decode()
-
-
-def seen_by_provider(gateway: Gateway) -> str:
-    return orjson.dumps(gateway.recorded()["last"]["body"]).decode()
-
-
-def usage_event(request_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for _, fields in get_redis().xrevrange(STREAM, count=200):
-            event: dict[str, Any] = orjson.loads(fields[b"e"])
-            if event["request_id"] == request_id:
-                return event
-        time.sleep(0.05)
-    raise AssertionError(f"no usage event for {request_id}")
 
 
 def test_the_provider_never_sees_masked_entities_in_any_openai_field(gateway: Gateway) -> None:
@@ -253,18 +224,29 @@ def test_a_streams_header_lists_the_prompts_redactions(gateway: Gateway) -> None
 
 def test_plain_prose_is_released_before_the_next_chunk_arrives(gateway: Gateway) -> None:
     set_policy(gateway, entities=VALIDATORS)
-    # The mock pauses 400 ms before every event after the first.
-    gateway.route("slow", {**gateway.openai_compatible("gpt-mock-pause-400")})
-    stream = gateway.openai().chat.completions.create(
-        model="slow", messages=[{"role": "user", "content": "tell me a story"}], stream=True
-    )
-    arrivals = []
-    for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            arrivals.append(time.monotonic())
-    assert len(arrivals) >= 3
-    # Each word reached the client when it was sent, not with the next one.
-    assert arrivals[1] - arrivals[0] > 0.2
+    with relay_to(gateway.mock_url) as relay:
+        # After the answer's first word the link to the provider goes quiet
+        # until the test releases it (the mock pauses, so words come one by one).
+        relay.hold_after = re.compile(rb'"content":"[^"]')
+        relayed = {**gateway.openai_compatible("gpt-mock-pause-100"), "api_base": f"{relay.url}/v1"}
+        gateway.route("slow", relayed)
+        # A proxy holding the word back for the next chunk would time this out.
+        stream = (
+            gateway.openai()
+            .with_options(timeout=30)
+            .chat.completions.create(
+                model="slow", messages=[{"role": "user", "content": "tell me a story"}], stream=True
+            )
+        )
+        words = []
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                words.append(chunk.choices[0].delta.content)
+                if len(words) == 1:
+                    # The word reached the client while the next one had not left the relay.
+                    assert relay.holding.is_set()
+                    relay.release()
+    assert len(words) >= 3
 
 
 def test_anthropic_native_passthrough_is_scanned_both_ways(gateway: Gateway) -> None:
@@ -419,8 +401,19 @@ def test_a_policy_that_cannot_run_fails_closed(gateway: Gateway) -> None:
         mapping={"version": body["version"], "body": orjson.dumps(body)},
     )
     client.publish(CHANNEL, f"{body['org_id']}:{body['version']}")
+
+    def refused() -> bool:
+        # Until the proxy has read the new snapshot, requests are served as before.
+        response = httpx.post(
+            f"{gateway.proxy_url}/v1/chat/completions",
+            json={"model": "chat", "messages": [{"role": "user", "content": "hello"}]},
+            headers={"authorization": f"Bearer {gateway.key}"},
+            timeout=30,
+        )
+        return response.status_code == 500
+
+    eventually(refused, 15, "the proxy reading the new snapshot")
     httpx.post(f"{gateway.mock_url}/_mock/reset")
-    time.sleep(0.2)
     with pytest.raises(openai.InternalServerError) as raised:
         gateway.openai().chat.completions.create(
             model="chat", messages=[{"role": "user", "content": "hello"}]

@@ -14,14 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories.pii import EMAIL, PHONE, VALIDATORS, seen_by_provider, set_policy
 from tests.gateway.proxy.conftest import Gateway
-from tests.gateway.proxy.test_pii_redaction import (
-    EMAIL,
-    PHONE,
-    VALIDATORS,
-    seen_by_provider,
-    set_policy,
-)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

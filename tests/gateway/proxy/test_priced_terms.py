@@ -20,8 +20,8 @@ import openai
 import pytest
 
 from tests.conftest import Persona
+from tests.factories.budgets import add_budget
 from tests.gateway.proxy.conftest import PROVIDER_KEY, Gateway
-from tests.gateway.proxy.test_budgets import add_budget
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,6 +8,7 @@ never hands its late reply to the next caller.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,6 +17,7 @@ from django.conf import settings
 
 from gateway.proxy.lua_scripts import LuaScript, run_script
 from gateway.proxy.redis_client import ProxyRedis, proxy_redis
+from tests.polling import eventually_async
 
 
 @pytest.fixture
@@ -74,16 +76,20 @@ async def test_a_pipeline_returns_each_reply_in_order_with_errors_in_place(
 async def test_run_script_loads_an_unknown_script_and_then_runs_it_by_digest(
     client: ProxyRedis,
 ) -> None:
-    script = LuaScript.from_source("return {KEYS[1], tonumber(ARGV[1]) + 1}")
-    await client.script_flush()
+    # Unknown to Redis because no one ever ran it (no SCRIPT FLUSH: that
+    # would empty the cache of every test sharing the server).
+    script = LuaScript.from_source(f"-- {uuid.uuid4()}\nreturn {{KEYS[1], tonumber(ARGV[1]) + 1}}")
+    assert await client.script_exists(script.sha) == [False]
     assert await run_script(client, script, ["key"], [41]) == [b"key", 42]
     assert await client.script_exists(script.sha) == [True]
     assert await run_script(client, script, ["key"], [1]) == [b"key", 2]
 
 
-async def test_connections_the_server_closed_are_replaced(client: ProxyRedis) -> None:
+async def test_connections_the_server_closed_are_replaced(private_client: ProxyRedis) -> None:
     # Several idle connections, then the server drops every client (as a
-    # restart does): the next calls still succeed, on new connections.
+    # restart does): the next calls still succeed, on new connections. On a
+    # server of this test's own: the kill reaches every client of the server.
+    client = private_client
     await asyncio.gather(*(client.call("PING") for _ in range(5)))
     await client.client_kill_filter(_type="normal", skipme=False)
     for _ in range(3):
@@ -101,5 +107,13 @@ async def test_a_call_cancelled_mid_read_never_answers_the_next_caller(
         await asyncio.wait_for(client.call("BLPOP", "nothing-here", "0.5"), timeout=0.05)
     assert await client.call("SET", "after", "1") == b"OK"
     assert await client.call("GET", "after") == b"1"
-    await asyncio.sleep(0.6)
+
+    async def blpop_answered() -> bool:
+        # The abandoned connection's BLPOP has timed out and its reply is on
+        # the wire: no client of this test's database is blocked any more.
+        db = client.connection_pool.connection_kwargs.get("db", 0)
+        clients = await client.client_list()
+        return not any(c["db"] == str(db) and "b" in c["flags"] for c in clients)
+
+    await eventually_async(blpop_answered, 10, "the cancelled BLPOP timing out")
     assert await client.call("PING") == b"PONG"

@@ -37,8 +37,9 @@ from infra.run import uvicorn_command
 from observability.drain import drain_usage_stream
 from tenants.snapshots import republish_stale_snapshots
 from tests.conftest import Persona, api_client_for, create_key
+from tests.factories.budgets import OUTPUT_ONLY, add_budget, budget_state, chat
 from tests.gateway.proxy.conftest import PROVIDER_KEY, Gateway, proxy_env
-from tests.gateway.proxy.test_budgets import OUTPUT_ONLY, add_budget, budget_state, chat
+from tests.polling import eventually
 from tests.servers import free_port, serving
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster]
@@ -162,12 +163,13 @@ def test_limits_and_revocation_reach_every_proxy_by_notice_on_a_cluster(
     assert patched.status_code == 200, patched.content
     # Snapshots are cached for an hour in these proxies: only the pub/sub
     # notice, published by the script on the node owning the snapshot, makes
-    # them read the new limit. The window is shared across processes.
-    time.sleep(0.3)
-    assert [_status(gateway) for _ in range(3)] == [200, 200, 429]
+    # them read the new limit. Once it has reached both processes, neither
+    # admits another request in this minute.
+    eventually(lambda: _status(gateway) == 429, 15, "the limit refusing a request")
+    eventually(lambda: all(_status(gateway) == 429 for _ in range(6)), 15, "every process refusing")
 
     assert gateway.api.delete(f"/api/v1/keys/{key_id}/").status_code == 204
-    _until(lambda: all(_status(gateway) == 401 for _ in range(6)))
+    eventually(lambda: all(_status(gateway) == 401 for _ in range(6)), 15, "every process revoking")
 
 
 def test_the_reaper_charges_a_held_reservation_once_on_a_cluster(
@@ -215,13 +217,6 @@ def _status(gateway: Gateway) -> int:
         json={"model": "chat", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]},
         timeout=10,
     ).status_code
-
-
-def _until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_cluster_mode_without_a_separate_celery_broker_is_refused_at_start() -> None:
@@ -304,7 +299,7 @@ def test_worker_and_beat_on_rabbitmq_rebuild_lost_counters_on_a_cluster(
         web_on_cluster.flushall(target_nodes=RedisCluster.PRIMARIES)
         # Beat sends the rebuild every second through RabbitMQ; the worker
         # runs it against the cluster.
-        _until(lambda: bool(web_on_cluster.exists(ready)), timeout=60)
+        eventually(lambda: bool(web_on_cluster.exists(ready)), 60, "beat's rebuild on the cluster")
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -23,6 +23,7 @@ import pytest
 from tests.gateway.mock_provider.conftest import sse_events
 from tests.gateway.proxy.conftest import Gateway, ProxyServer, serving_proxy
 from tests.gateway.proxy.relay import relay_to
+from tests.polling import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +34,6 @@ ROUTING_ENV = {
     "SELIXES_BREAKER_PROBES": "1",
     "SELIXES_ROUTING_SYNC_S": "0.1",
 }
-SYNCED_S = 0.5  # a few sync intervals: long enough for every process to have read the state
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +105,42 @@ def usage_events(redis_client: Any) -> list[dict[str, Any]]:
     return [orjson.loads(fields[b"e"]) for _, fields in redis_client.xrange("sel:usage")]
 
 
+def route_id(gateway: Gateway, alias: str) -> str:
+    route: str = gateway.api.get(f"/api/v1/routes/{alias}/").json()["id"]
+    return route
+
+
+def breaker_states(server: ProxyServer, route: str) -> dict[int, str]:
+    """Each deployment's breaker state ("0.0" closed, "1.0" open) as one process's metrics say."""
+    states = {}
+    for line in httpx.get(f"{server.metrics_url}/metrics", timeout=10).text.splitlines():
+        prefix = f'selixes_deployment_breaker_state{{deployment="{route}:'
+        if line.startswith(prefix):
+            index, _, value = line[len(prefix) :].partition('"} ')
+            states[int(index)] = value
+    return states
+
+
+def all_know_open(client: Client, route: str, *indexes: int) -> bool:
+    """Every process has read, from the shared state, that these deployments' breakers are open."""
+    return all(
+        all(breaker_states(server, route).get(i) == "1.0" for i in indexes)
+        for server in client.servers
+    )
+
+
+def shared_retry_until_ms(redis_client: Any, route: str, index: int) -> int | None:
+    """Deployment `index`'s retry-after (wall-clock ms) in the shared state, once it is there.
+
+    A process reads that state when it first routes to the deployment.
+    """
+    for key in redis_client.scan_iter(match=f"sel:{{*}}:rt:{route}:{index}"):
+        until = redis_client.hget(key, "retry")
+        if until is not None:
+            return int(until)
+    return None
+
+
 def test_a_failing_primary_is_skipped_and_the_next_deployment_answers(
     client: Client, gateway: Gateway, redis_client: Any
 ) -> None:
@@ -119,9 +155,7 @@ def test_a_failing_primary_is_skipped_and_the_next_deployment_answers(
     assert response.headers["x-selixes-model"] == "backup-mock-chunks-3"
     assert response.headers["x-selixes-fallbacks"] == "openai_compatible/primary-mock-error-500"
     assert client.received("error:500") == 1
-    deadline = time.monotonic() + 5
-    while not (events := usage_events(redis_client)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    events = eventually(lambda: usage_events(redis_client), 15, "the usage event")
     (event,) = [e for e in events if e["model_requested"] == "chat-failover"]
     assert event["strategy"] == "priority"
     assert [(a["model"], a["outcome"]) for a in event["attempts"]] == [
@@ -174,17 +208,24 @@ def test_after_the_breaker_opens_the_failing_deployment_gets_no_traffic_until_it
         assert client.chat("chat-breaker").status_code == 200
         if client.received("error:500") >= 4:
             break
-    time.sleep(SYNCED_S)
+    route = route_id(gateway, "chat-breaker")
+    eventually(lambda: all_know_open(client, route, 0), 15, "every process seeing it open")
     opened_with = client.received("error:500")
-    assert 4 <= opened_with <= 6  # the other process may add one before it learns
+    assert 4 <= opened_with <= 8
     for _ in range(6):
         response = client.chat("chat-breaker")
         assert response.status_code == 200
         assert "x-selixes-fallbacks" not in response.headers  # the broken one was not tried
     assert client.received("error:500") == opened_with
+
     # After the cooldown, one probe (of both processes together) goes to it, fails,
-    # and opens the breaker again.
-    time.sleep(COOLDOWN_S + SYNCED_S)
+    # and opens the breaker again; traffic meanwhile is answered by the other.
+    def probed() -> bool:
+        assert client.chat("chat-breaker").status_code == 200
+        return client.received("error:500") > opened_with
+
+    eventually(probed, COOLDOWN_S + 30, "the half-open probe")
+    eventually(lambda: all_know_open(client, route, 0), 15, "every process seeing it reopen")
     for _ in range(6):
         assert client.chat("chat-breaker").status_code == 200
     assert client.received("error:500") == opened_with + 1
@@ -199,15 +240,15 @@ def test_metrics_show_each_deployments_breaker_and_latency(
         deployment(gateway, "down-mock-error-500"),
         deployment(gateway, "up-mock-chunks-3"),
     )
-    route_id = gateway.api.get("/api/v1/routes/chat-gauges/").json()["id"]
+    route = route_id(gateway, "chat-gauges")
     for _ in range(6):
         client.chat("chat-gauges")
-    time.sleep(SYNCED_S)
-    for server in client.servers:  # every process, from the shared state
+    # Every process, from the shared state.
+    eventually(lambda: all_know_open(client, route, 0), 15, "every process seeing it open")
+    for server in client.servers:
         text = httpx.get(f"{server.metrics_url}/metrics").text
-        assert f'selixes_deployment_breaker_state{{deployment="{route_id}:0"}} 1.0' in text
-        assert f'selixes_deployment_breaker_state{{deployment="{route_id}:1"}} 0.0' in text
-        assert f'selixes_deployment_ttfb_ms{{deployment="{route_id}:1"}}' in text
+        assert f'selixes_deployment_breaker_state{{deployment="{route}:1"}} 0.0' in text
+        assert f'selixes_deployment_ttfb_ms{{deployment="{route}:1"}}' in text
 
 
 def test_the_latency_strategy_moves_to_the_faster_deployment_and_back_after_recovery(
@@ -264,7 +305,7 @@ def test_the_cost_strategy_picks_the_cheapest_deployment_meeting_the_quality_flo
 
 
 def test_a_429s_retry_after_keeps_the_deployment_out_on_every_process_until_it_passes(
-    client: Client, gateway: Gateway
+    client: Client, gateway: Gateway, redis_client: Any
 ) -> None:
     client.put_route(
         "chat-429",
@@ -277,27 +318,34 @@ def test_a_429s_retry_after_keeps_the_deployment_out_on_every_process_until_it_p
     assert first.headers["x-selixes-fallbacks"] == (
         "openai_compatible/limited-mock-error-429-retry-after-3"
     )
-    started = time.monotonic()
-    time.sleep(SYNCED_S)
-    for _ in range(4):  # both processes, inside the 3 s
+    route = route_id(gateway, "chat-429")
+    until_ms = eventually(
+        lambda: shared_retry_until_ms(redis_client, route, 0), 15, "the shared retry-after"
+    )
+    for _ in range(4):  # both processes
         response = client.chat("chat-429")
+        answered_ms = time.time() * 1000
         assert response.headers["x-selixes-model"] == "backup-mock-chunks-3"
-        assert "x-selixes-fallbacks" not in response.headers
-    assert client.received(label) == 1
-    time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))
-    assert "x-selixes-fallbacks" in client.chat("chat-429").headers  # tried again
-    assert client.received(label) == 2
+        # Tried again only once the retry-after has passed (the shared state's
+        # wall clock, not a duration this test times).
+        assert "x-selixes-fallbacks" not in response.headers or answered_ms >= until_ms
+    # Once it passes, a request tries the deployment again.
+    eventually(
+        lambda: "x-selixes-fallbacks" in client.chat("chat-429").headers, 30, "a retry after 3 s"
+    )
+    assert client.received(label) >= 2
 
 
 def test_a_route_whose_only_deployment_asked_for_a_pause_is_answered_without_calling_it(
-    client: Client, gateway: Gateway
+    client: Client, gateway: Gateway, redis_client: Any
 ) -> None:
     client.put_route(
         "chat-pause", "priority", deployment(gateway, "only-mock-error-429-retry-after-5")
     )
     first = client.chat("chat-pause")
     assert first.status_code == 502
-    time.sleep(SYNCED_S)
+    route = route_id(gateway, "chat-pause")
+    eventually(lambda: shared_retry_until_ms(redis_client, route, 0), 15, "the shared retry-after")
     for _ in range(2):  # both processes
         response = client.chat("chat-pause")
         assert response.status_code == 503
@@ -364,7 +412,9 @@ def test_a_route_with_every_deployment_open_still_tries_one(
     )
     for _ in range(8):
         client.chat("chat-all-open")
-    time.sleep(SYNCED_S)
+    route = route_id(gateway, "chat-all-open")
+    # Once every process knows the first is open, none tries both.
+    eventually(lambda: all_know_open(client, route, 0), 15, "every process seeing it open")
     before = client.received("error:500") + client.received("error:503")
     response = client.chat("chat-all-open")
     assert response.status_code in (502, 503)

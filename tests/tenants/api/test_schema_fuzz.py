@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from schemathesis.checks import CHECKS as SCHEMATHESIS_CHECKS
 from schemathesis.checks import load_all_checks
 
@@ -98,6 +99,8 @@ def management_token(persona: Persona) -> str:
     return actions.issue_management_token(persona.org, "schemathesis", persona.actor).secret
 
 
+# Every operation, every check, two orgs: near two minutes on a loaded machine.
+@pytest.mark.timeout(600)
 def test_the_management_api_passes_every_schemathesis_check_for_two_orgs(
     transactional_db: None, live_server: Any, alice: Persona, charlie: Persona, tmp_path: Path
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gateway.proxy.budget.plan import PlanCache
-from tests.gateway.proxy.budget.test_scripts import budget, key_entry, tenant
+from tests.factories.snapshots import budget, key_entry, tenant
 
 # 2026-11-30 23:59:59 UTC: a monthly window ends one second later.
 END_OF_MONTH = datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC).timestamp()

@@ -19,58 +19,14 @@ from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.providers.base import Usage
 from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.shared import budget_layout as layout
-from gateway.shared.snapshot import BudgetEntry, DeploymentEntry, KeyEntry, Snapshot
+from gateway.shared.snapshot import DeploymentEntry, Snapshot
+from tests.factories.snapshots import ORG, budget, key_entry, tenant
 
-ORG = "org-1"
 # Real time: counters expire after their window, and Redis expires by its own clock.
 NOW_MS = int(time.time() * 1000)
 AT = datetime.fromtimestamp(NOW_MS / 1000, UTC)
 DEADLINE_MS = NOW_MS + 60_000
 PRICE = ModelPrice(input=0, cached_input=0, cache_write=0, output=1_000_000, reasoning=1_000_000)
-
-
-def key_entry(rpm: int | None = None) -> KeyEntry:
-    return {
-        "id": "key-1",
-        "hash": "h",
-        "project_id": "project-1",
-        "team_id": "team-1",
-        "user_id": "user-1",
-        "rpm_limit": rpm,
-        "tpm_limit": None,
-    }
-
-
-def budget(
-    budget_id: str, limit_nano: int, scope: str = "org", on_exhausted: str = "block"
-) -> BudgetEntry:
-    scope_ids = {"org": ORG, "team": "team-1", "project": "project-1", "key": "key-1"}
-    return {
-        "id": budget_id,
-        "scope": scope,
-        "scope_id": scope_ids[scope],
-        "limit_nano": limit_nano,
-        "period": "month",
-        "on_exhausted": on_exhausted,
-    }
-
-
-def tenant(*budgets: BudgetEntry, key: KeyEntry | None = None) -> Snapshot:
-    snapshot: dict[str, Any] = {
-        "org_id": ORG,
-        "version": 1,
-        "keys": {"sk-sel-x": key or key_entry()},
-        "routes": {},
-        "provider_keys": {},
-        "projects": {},
-        "budgets": list(budgets),
-        "budget_defaults": {
-            "timezone": "UTC",
-            "default_price": None,
-            "default_max_output_tokens": None,
-        },
-    }
-    return snapshot  # type: ignore[return-value]
 
 
 def offer(worst_nano: int, name: str = "m") -> Candidate:

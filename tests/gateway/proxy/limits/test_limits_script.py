@@ -101,8 +101,9 @@ async def test_concurrent_token_requests_never_take_more_than_the_bucket_holds(
 
 
 async def test_it_loads_the_script_again_when_redis_forgot_it(
-    lua_client: AsyncRedisClient,
+    whole_server_client: AsyncRedisClient,
 ) -> None:
+    lua_client = whole_server_client  # SCRIPT FLUSH empties the whole server's cache
     plan = [limit("rpm", "key", 5)]
     await check_and_take_limits(lua_client, plan, NOW, tokens=0)
     if isinstance(lua_client, RedisCluster):

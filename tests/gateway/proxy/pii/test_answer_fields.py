@@ -19,8 +19,9 @@ from gateway.proxy.errors import PiiScanFailed
 from gateway.proxy.pii.content import redact_answer, redact_request
 from gateway.proxy.pii.redactor import Redactor
 from gateway.proxy.pii.stream import AnthropicStreamRewriter, OpenAIStreamRewriter
-from tests.gateway.proxy.pii.test_stream import POLICY
+from tests.factories.pii import compiled_policy
 
+POLICY = compiled_policy()
 EMAIL = "alice.secret@example.com"
 
 

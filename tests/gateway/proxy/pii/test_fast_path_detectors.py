@@ -25,7 +25,7 @@ from gateway.proxy.pii.detectors import (
     us_ids,
 )
 from gateway.proxy.pii.detectors.phone_regions import region_hints, valid_for_region
-from tests.gateway.proxy.pii.test_fast_path import FRAGMENTS
+from tests.factories.pii import FRAGMENTS
 
 
 def _old_clusters(text: str) -> list[tuple[int, int]]:

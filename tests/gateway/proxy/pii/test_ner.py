@@ -132,10 +132,9 @@ def test_the_digest_covers_the_weights(tmp_path: Path) -> None:
     assert ner.model_digest(copy) != dict(ner.MODEL_PACKAGES)[REUPLOAD]
 
 
-def test_it_refuses_a_model_whose_digest_does_not_match(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ner, "MODEL_PACKAGES", ((REUPLOAD, "0" * 64),))
+def test_it_refuses_a_model_whose_digest_does_not_match() -> None:
     with pytest.raises(NerUnavailable, match="integrity check"):
-        ner.load_model()
+        ner.load_model(((REUPLOAD, "0" * 64),))
 
 
 def test_it_is_unavailable_when_the_package_is_not_installed() -> None:
@@ -143,15 +142,20 @@ def test_it_is_unavailable_when_the_package_is_not_installed() -> None:
         ner.load_model((("en_core_web_sm_not_installed", "0" * 64),))
 
 
-def test_detect_names_fails_closed_without_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ner, "MODEL_PACKAGES", (("en_core_web_sm_not_installed", "0" * 64),))
-    monkeypatch.setattr(ner, "_shared", None)
+def test_detect_names_fails_closed_without_a_model() -> None:
+    loads: list[int] = []
+
+    def load_missing() -> ner.NameModel:
+        loads.append(1)
+        return ner.load_model((("en_core_web_sm_not_installed", "0" * 64),))
+
+    names = ner.SharedModel(load_missing)
     with pytest.raises(NerUnavailable, match="not installed"):
-        detect_names("Please call Maria Gonzalez.", NER_ENTITIES)
+        names.detect("Please call Maria Gonzalez.", NER_ENTITIES)
     # The failure is remembered: the second call does not look again.
-    monkeypatch.setattr(ner, "MODEL_PACKAGES", (*ner.MODEL_PACKAGES, (REUPLOAD, "0" * 64)))
     with pytest.raises(NerUnavailable, match="not installed"):
-        detect_names("Please call Maria Gonzalez.", NER_ENTITIES)
+        names.detect("Please call Maria Gonzalez.", NER_ENTITIES)
+    assert loads == [1]
 
 
 def test_importing_the_module_does_not_import_spacy() -> None:

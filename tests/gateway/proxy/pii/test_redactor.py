@@ -13,9 +13,11 @@ import orjson
 import pytest
 
 from gateway.proxy.errors import InvalidRequest, PiiBlocked, PiiScanFailed
+from gateway.proxy.pii import detect
 from gateway.proxy.pii.content import MAX_DEPTH, redact_answer, redact_request
 from gateway.proxy.pii.policy import CompiledPolicy, PolicyCache, compile_policy
-from gateway.proxy.pii.redactor import Redactor, token_for
+from gateway.proxy.pii.redactor import MAX_NER_CHARS, Redactor, token_for
+from gateway.proxy.pii.spans import Finding
 from gateway.shared.crypto import MasterKeys, pii_secret_context
 from gateway.shared.snapshot import PiiPolicyEntry
 
@@ -325,33 +327,27 @@ def test_a_token_is_six_hex_digits() -> None:
     assert len(token_for(SECRET, "PERSON", "Ada")) == len("<PERSON_3f2a9c>")
 
 
-def test_text_over_the_ner_allowance_is_refused_before_any_scanning(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_text_over_the_ner_allowance_is_refused_before_any_scanning() -> None:
     # The allowance is counted first: megabytes of digits under a names
     # policy once took seconds of validator work just to be refused.
-    from gateway.proxy.pii import detect, redactor
-
     scanned: list[int] = []
 
-    def counting_detect(text: str, entities: frozenset[str]) -> Any:
+    def counting_detect(text: str, entities: frozenset[str]) -> list[Finding]:
         scanned.append(len(text))
         return detect(text, entities)
 
-    monkeypatch.setattr(redactor, "detect", counting_detect)
-    names = Redactor(policy({"PERSON": "mask", "PHONE": "mask"}))
+    names = Redactor(policy({"PERSON": "mask", "PHONE": "mask"}), detect=counting_detect)
     with pytest.raises(InvalidRequest) as refused:
-        names.redact("1234 " * (redactor.MAX_NER_CHARS // 5 + 1), "prompt")
+        names.redact("1234 " * (MAX_NER_CHARS // 5 + 1), "prompt")
     assert refused.value.code == "pii_text_too_large"
     assert scanned == []
+    names.redact("call 415-555-0132", "answer")
+    assert scanned == [len("call 415-555-0132")]  # the counter does count a scan
 
 
-def test_only_the_prompt_counts_against_the_ner_allowance(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_the_prompt_counts_against_the_ner_allowance() -> None:
     # An answer was paid for: however long, it is redacted, never refused.
-    from gateway.proxy.pii import redactor
-
-    monkeypatch.setattr(redactor, "MAX_NER_CHARS", 100)
-    names = Redactor(policy({"PERSON": "mask"}))
+    names = Redactor(policy({"PERSON": "mask"}), max_ner_chars=100)
     text = "Please ask Ann Lee about the invoice before Friday, thanks a lot. "  # 66 characters
     names.redact(text, "prompt")
     assert names.redact(text * 3, "answer").count("[PERSON]") == 3

@@ -8,22 +8,11 @@ import orjson
 import pytest
 
 from gateway.proxy.errors import PiiScanFailed
-from gateway.proxy.pii.policy import CompiledPolicy, compile_policy
 from gateway.proxy.pii.redactor import Redactor
 from gateway.proxy.pii.stream import AnthropicStreamRewriter, OpenAIStreamRewriter
 from gateway.proxy.pii.window import MAX_WINDOW, WindowRedactor
+from tests.factories.pii import compiled_policy
 
-ENTITIES = {
-    "EMAIL": "mask",
-    "PHONE": "mask",
-    "CREDIT_CARD": "mask",
-    "US_SSN": "mask",
-    "IBAN": "mask",
-    "IP_ADDRESS": "mask",
-    "CRYPTO": "mask",
-    "EU_NATIONAL_ID": "mask",
-    "US_PASSPORT": "mask",
-}
 FIXTURES = [
     "Contact me at bob.smith@example.com or call +1 (415) 555-0132 tomorrow.",
     "My card is 4111 1111 1111 1111 and my SSN is 123-45-6789, thanks!",
@@ -38,19 +27,7 @@ FIXTURES = [
 ]
 
 
-def compiled(restore: bool = False) -> CompiledPolicy:
-    entry = {
-        "enabled": True,
-        "entities": ENTITIES,
-        "custom_patterns": [{"name": "EMPLOYEE_ID", "regex": r"EMP-\d{6}", "action": "mask"}],
-        "restore_in_response": restore,
-    }
-    result = compile_policy(entry, "org", None, None)  # type: ignore[arg-type]
-    assert result is not None
-    return result
-
-
-POLICY = compiled()
+POLICY = compiled_policy()
 
 
 def streamed(pieces: list[str]) -> str:
@@ -102,7 +79,7 @@ def test_the_hold_back_never_exceeds_one_window() -> None:
 
 
 def test_pseudonym_tokens_split_across_deltas_are_restored() -> None:
-    redactor = Redactor(compiled(restore=True))
+    redactor = Redactor(compiled_policy(restore=True))
     # A restore vault as the prompt would leave it (pseudonymize needs a key: put one in).
     redactor.vault["<EMAIL_abc123>"] = "ann@example.org"
     window = WindowRedactor(redactor)

@@ -11,10 +11,10 @@ from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import Failover
 from gateway.proxy.routing.gauges import MAX_SERIES, RoutingGauges
 from gateway.proxy.routing.health import HealthBook, now_ms
-from tests.gateway.proxy.routing.test_router import deployment
+from tests.factories.routing import deployment_entry
 
 ORG = "org-f"
-DEPLOYMENT = deployment("0")
+DEPLOYMENT = deployment_entry("0")
 
 
 def failover(max_attempts: int | None = None, deadline_at: float | None = None) -> Failover:

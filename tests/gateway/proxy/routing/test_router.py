@@ -12,25 +12,10 @@ from gateway.proxy.routing.health import HealthBook, now_ms
 from gateway.proxy.routing.router import Router, expected_size
 from gateway.shared.snapshot import DeploymentEntry, PriceEntry, RouteEntry, Snapshot
 
+# Short: a plan is read as a line of deployments.
+from tests.factories.routing import deployment_entry as deployment
+
 ORG = "org-r"
-
-
-def deployment(
-    name: str, quality: int | None = None, price: PriceEntry | None = None
-) -> DeploymentEntry:
-    return {
-        "id": f"route:{name}",
-        "provider": "openai_compatible",
-        "model": name,
-        "api_base": "http://127.0.0.1:1/v1",
-        "api_version": None,
-        "provider_key_id": None,
-        "weight": 1,
-        "quality": quality,
-        "price": price,
-        "timeout_s": 60.0,
-        "connect_timeout_s": 5.0,
-    }
 
 
 def route(strategy: str, *deployments: DeploymentEntry, floor: int | None = None) -> RouteEntry:
@@ -66,7 +51,10 @@ def test_an_open_breaker_and_a_retry_after_are_skipped() -> None:
     r = router()
     r.book.get(ORG, "route:a").breaker = Breaker(open=True, opened_ms=now_ms())
     r.book.get(ORG, "route:b").record_retry_after(now_ms() + 60_000)
-    plan = r.plan(tenant(), route("priority", deployment("a"), deployment("b"), deployment("c")))
+    plan = r.plan(
+        tenant(),
+        route("priority", deployment("a"), deployment("b"), deployment("c")),
+    )
     assert models(plan.candidates) == ["c"]
 
 
@@ -75,7 +63,10 @@ def test_when_everything_is_blocked_the_soonest_to_reopen_goes_alone_as_a_probe(
     r.book.get(ORG, "route:a").breaker = Breaker(open=True, opened_ms=now_ms())
     r.book.get(ORG, "route:b").breaker = Breaker(open=True, opened_ms=now_ms() - 20_000)
     r.book.get(ORG, "route:c").record_retry_after(now_ms() + 25_000)
-    plan = r.plan(tenant(), route("priority", deployment("a"), deployment("b"), deployment("c")))
+    plan = r.plan(
+        tenant(),
+        route("priority", deployment("a"), deployment("b"), deployment("c")),
+    )
     assert models(plan.candidates) == ["b"]
     assert plan.probing == {"route:b"}
 
@@ -104,7 +95,10 @@ def test_a_request_takes_one_probe_however_many_deployments_are_half_open() -> N
     r = router()
     for name in ("a", "b", "c"):
         r.book.get(ORG, f"route:{name}").breaker = Breaker(open=True, opened_ms=now_ms() - 31_000)
-    plan = r.plan(tenant(), route("priority", deployment("a"), deployment("b"), deployment("c")))
+    plan = r.plan(
+        tenant(),
+        route("priority", deployment("a"), deployment("b"), deployment("c")),
+    )
     assert models(asyncio.run(r.candidates(plan))) == ["a"]
     assert plan.probing == {"route:a"}
 
