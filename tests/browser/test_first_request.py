@@ -41,7 +41,7 @@ async def create_key(page: Page) -> str:
     await page.get_by_label("Name").fill("first app")
     await page.get_by_role("button", name="Create key").click()
     shown = await page.get_by_role("textbox", name="API key").input_value()
-    await page.get_by_role("button", name="Copy").click()
+    await page.get_by_role("button", name="Copy the key").click()
     await expect(page.get_by_role("button", name="Copied")).to_be_visible()
     copied: str = await page.evaluate("navigator.clipboard.readText()")
     assert copied == shown and copied.startswith("sk-sel-")

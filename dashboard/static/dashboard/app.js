@@ -10,11 +10,16 @@
     if (!target) return;
     var text = "value" in target ? target.value : target.textContent;
     var label = button.querySelector("span") || button;
+    // A page can hold several Copy buttons; each names what it copies in its
+    // aria-label, which must say "Copied" too while the text does.
+    var named = button.getAttribute("aria-label");
     var done = function () {
       label.textContent = "Copied";
+      if (named) button.setAttribute("aria-label", "Copied");
       button.classList.add("copied");
       setTimeout(function () {
         label.textContent = "Copy";
+        if (named) button.setAttribute("aria-label", named);
         button.classList.remove("copied");
       }, 2000);
     };

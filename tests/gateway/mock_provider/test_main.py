@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gateway.mock_provider.scenarios import TERM_NAMES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _help() -> str:
