@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.proxy.errors import MissingProviderKey as MissingProviderKey  # the tree: errors.py
+from gateway.proxy.errors import MissingProviderKey
 from gateway.shared.crypto import CryptoError, MasterKeys, provider_key_context
 from gateway.shared.managed_access import KEYLESS_PROVIDERS, refusal
 from gateway.shared.snapshot import DeploymentEntry, Snapshot

@@ -21,14 +21,9 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from gateway.proxy.errors import NerUnavailable
 from gateway.proxy.pii import ENTITY_TYPES, Finding, detect
-from gateway.proxy.pii.ner import (
-    NER_ENTITIES,
-    NameModel,
-    NerUnavailable,
-    detect_names,
-    shared_model,
-)
+from gateway.proxy.pii.ner import NER_ENTITIES, NameModel, detect_names, shared_model
 from gateway.proxy.pii.ner_rules import LABELS
 from gateway.proxy.pii.spans import resolve_overlaps
 from tests.pii_eval.corpus import NER_TYPES, GoldSpan, Sample, load

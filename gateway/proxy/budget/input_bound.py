@@ -35,8 +35,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.proxy.errors import InvalidRequest
-from gateway.proxy.errors import UnboundedRequest as UnboundedRequest  # the tree: errors.py
+from gateway.proxy.errors import InvalidRequest, UnboundedRequest
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.shared.snapshot import BudgetDefaults
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.proxy.providers.base import StreamProtocolError
+from gateway.proxy.errors import StreamProtocolError
 
 # Far above any real chunk (a Gemini chunk carrying an inline image is the
 # largest we know of), far below what would hurt a proxy process.

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.proxy.errors import NerUnavailable as NerUnavailable  # the tree: errors.py
+from gateway.proxy.errors import NerUnavailable
 from gateway.proxy.pii.ner_rules import MODEL_VIEW, chunks, refine
 from gateway.proxy.pii.normalize import normalize
 from gateway.proxy.pii.spans import Finding, resolve_overlaps

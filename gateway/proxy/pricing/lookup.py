@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 from functools import lru_cache
 
+from gateway.proxy.errors import MisconfiguredDeployment
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.pricing.schema import MAX_PRICE_PER_MTOK
 from gateway.proxy.pricing.table import PriceTable
-from gateway.proxy.providers.base import MisconfiguredDeployment
 from gateway.shared.managed_access import uses_platform_key
 from gateway.shared.money import parse_usd, price_to_micro
 from gateway.shared.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gateway.proxy.errors import UnpricedField as UnpricedField  # the tree: errors.py
+from gateway.proxy.errors import UnpricedField
 from gateway.proxy.pricing.model_price import LongContextPrice, ModelPrice
 from gateway.proxy.providers.openai import FLAVORS
 from gateway.shared.snapshot import DeploymentEntry

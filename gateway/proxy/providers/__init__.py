@@ -6,13 +6,10 @@ serves every request.
 
 from __future__ import annotations
 
+from gateway.proxy.errors import MisconfiguredDeployment
 from gateway.proxy.providers.anthropic import AnthropicAdapter
 from gateway.proxy.providers.azure import AzureOpenAIAdapter
-from gateway.proxy.providers.base import (
-    MisconfiguredDeployment,
-    NativePassthrough,
-    ProviderAdapter,
-)
+from gateway.proxy.providers.base import NativePassthrough, ProviderAdapter
 from gateway.proxy.providers.gemini import GeminiAdapter
 from gateway.proxy.providers.openai import FLAVORS, OpenAIAdapter
 

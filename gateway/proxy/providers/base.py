@@ -33,21 +33,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gateway.proxy.errors import (
-    MalformedAnswer as MalformedAnswer,
-)
-from gateway.proxy.errors import (
-    MisconfiguredDeployment as MisconfiguredDeployment,
-)
-from gateway.proxy.errors import (
-    StreamProtocolError as StreamProtocolError,
-)
-from gateway.proxy.errors import (
-    UnsupportedByProvider as UnsupportedByProvider,
-)
-from gateway.proxy.errors import (
-    UpstreamStreamError as UpstreamStreamError,
-)
 from gateway.shared.snapshot import DeploymentEntry
 
 JSON = dict[str, Any]

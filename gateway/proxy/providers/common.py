@@ -13,14 +13,8 @@ from typing import Any, TypedDict
 
 import orjson
 
-from gateway.proxy.errors import InvalidRequest
-from gateway.proxy.providers.base import (
-    JSON,
-    MalformedAnswer,
-    MisconfiguredDeployment,
-    UpstreamError,
-    Usage,
-)
+from gateway.proxy.errors import InvalidRequest, MalformedAnswer, MisconfiguredDeployment
+from gateway.proxy.providers.base import JSON, UpstreamError, Usage
 from gateway.shared.snapshot import DeploymentEntry
 
 # A provider's error message is restated to the client: keep it readable, and

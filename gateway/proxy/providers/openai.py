@@ -13,16 +13,9 @@ from dataclasses import dataclass
 
 import orjson
 
+from gateway.proxy.errors import MalformedAnswer, StreamProtocolError, UpstreamStreamError
 from gateway.proxy.formats.sse import SSEParser
-from gateway.proxy.providers.base import (
-    JSON,
-    MalformedAnswer,
-    StreamProtocolError,
-    UpstreamError,
-    UpstreamRequest,
-    UpstreamStreamError,
-    Usage,
-)
+from gateway.proxy.providers.base import JSON, UpstreamError, UpstreamRequest, Usage
 from gateway.proxy.providers.common import (
     api_base,
     dumps,

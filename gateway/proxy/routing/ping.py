@@ -34,14 +34,10 @@ from dataclasses import dataclass, replace
 
 from redis.exceptions import RedisError
 
-from gateway.proxy.errors import ProxyError, UpstreamFailure
+from gateway.proxy.errors import ProxyError, StreamProtocolError, UpstreamFailure
 from gateway.proxy.keyring import Keyring
 from gateway.proxy.providers import adapter_for
-from gateway.proxy.providers.base import (
-    JSON,
-    StreamProtocolError,
-    is_retryable,
-)
+from gateway.proxy.providers.base import JSON, is_retryable
 from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.failover import NEUTRAL_OUTCOMES, Failover

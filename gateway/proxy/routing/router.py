@@ -29,9 +29,9 @@ from typing import Any
 
 from gateway.proxy import metrics
 from gateway.proxy.budget.input_bound import requested_max_output_tokens
+from gateway.proxy.errors import MisconfiguredDeployment
 from gateway.proxy.pricing import PriceTable, price_for
 from gateway.proxy.pricing.model_price import ModelPrice
-from gateway.proxy.providers.base import MisconfiguredDeployment
 from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.gauges import RoutingGauges

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gateway.proxy.errors import UnsupportedByProvider
 from gateway.proxy.providers.anthropic.request import anthropic_body
 from gateway.proxy.providers.anthropic.response import (
     AnthropicNativeScanner,
@@ -18,13 +19,7 @@ from gateway.proxy.providers.anthropic.response import (
     completion_of,
     usage_of,
 )
-from gateway.proxy.providers.base import (
-    JSON,
-    UnsupportedByProvider,
-    UpstreamError,
-    UpstreamRequest,
-    Usage,
-)
+from gateway.proxy.providers.base import JSON, UpstreamError, UpstreamRequest, Usage
 from gateway.proxy.providers.common import (
     api_base,
     dumps,

@@ -11,14 +11,8 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from gateway.proxy.errors import InvalidRequest
-from gateway.proxy.providers.base import (
-    JSON,
-    MalformedAnswer,
-    UpstreamError,
-    UpstreamRequest,
-    Usage,
-)
+from gateway.proxy.errors import InvalidRequest, MalformedAnswer
+from gateway.proxy.providers.base import JSON, UpstreamError, UpstreamRequest, Usage
 from gateway.proxy.providers.common import (
     api_base,
     dumps,

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import orjson
 
+from gateway.proxy.errors import MalformedAnswer, StreamProtocolError, UpstreamStreamError
 from gateway.proxy.formats.sse import SSEParser
-from gateway.proxy.providers.base import (
-    JSON,
-    MalformedAnswer,
-    StreamProtocolError,
-    UpstreamError,
-    UpstreamStreamError,
-    Usage,
-)
+from gateway.proxy.providers.base import JSON, UpstreamError, Usage
 from gateway.proxy.providers.common import (
     as_int,
     chunk,

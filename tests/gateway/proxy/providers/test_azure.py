@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.proxy.errors import MisconfiguredDeployment
 from gateway.proxy.formats.openai_sse import is_usage_only
 from gateway.proxy.providers import adapter_for
-from gateway.proxy.providers.base import MisconfiguredDeployment, Usage
+from gateway.proxy.providers.base import Usage
 from tests.gateway.proxy.providers.wire import (
     assert_same_at_every_split,
     body_of,

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.proxy.errors import InvalidRequest
+from gateway.proxy.errors import InvalidRequest, StreamProtocolError, UpstreamStreamError
 from gateway.proxy.providers import adapter_for
-from gateway.proxy.providers.base import StreamProtocolError, UpstreamStreamError, Usage
+from gateway.proxy.providers.base import Usage
 from gateway.proxy.providers.common import base64_embeddings
 from gateway.proxy.providers.gemini import GeminiAdapter
 from gateway.proxy.providers.gemini.response import GeminiStreamDecoder

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.proxy.formats.openai_sse import is_usage_only
-from gateway.proxy.providers import PROVIDERS, adapter_for
-from gateway.proxy.providers.base import (
+from gateway.proxy.errors import (
     MalformedAnswer,
     MisconfiguredDeployment,
     StreamProtocolError,
     UpstreamStreamError,
-    Usage,
 )
+from gateway.proxy.formats.openai_sse import is_usage_only
+from gateway.proxy.providers import PROVIDERS, adapter_for
+from gateway.proxy.providers.base import Usage
 from gateway.proxy.providers.openai import OpenAIStreamDecoder
 from tests.gateway.proxy.providers.wire import (
     assert_same_at_every_split,

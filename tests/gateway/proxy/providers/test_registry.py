@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.proxy.errors import MisconfiguredDeployment
 from gateway.proxy.providers import PROVIDERS, adapter_for
-from gateway.proxy.providers.base import MisconfiguredDeployment
 from gateway.shared.providers_catalog import PROVIDERS as ROUTABLE
 
 
