@@ -49,8 +49,10 @@ async def test_a_script_with_a_shebang_runs_on_redis_7(
 ) -> None:
     if await _server_major(standalone_client) < 7:
         pytest.skip("shebang lines need Redis 7")
-    monkeypatch.setenv(FLAGS_VARIABLE, "#!lua")
+    # Built before the variable is set: limits_call caches the proxy's script,
+    # which must not keep this test's first line for the tests after it.
     call = limits_call(PLAN, now_ms=1_000, tokens=0)
+    monkeypatch.setenv(FLAGS_VARIABLE, "#!lua")
 
     reply = await run_script(standalone_client, LuaScript.from_files(*FILES), call.keys, call.args)
 
@@ -62,8 +64,10 @@ async def test_stock_redis_refuses_upstashs_flag_so_it_is_off_by_default(
 ) -> None:
     if await _server_major(standalone_client) < 7:
         pytest.skip("shebang lines need Redis 7")
-    monkeypatch.setenv(FLAGS_VARIABLE, "allow-key-locking")
+    # Built before the variable is set: limits_call caches the proxy's script,
+    # which must not keep this test's first line for the tests after it.
     call = limits_call(PLAN, now_ms=1_000, tokens=0)
+    monkeypatch.setenv(FLAGS_VARIABLE, "allow-key-locking")
 
     with pytest.raises(ResponseError, match="flag"):
         await run_script(standalone_client, LuaScript.from_files(*FILES), call.keys, call.args)
