@@ -73,16 +73,22 @@ class Relay:
             up_writer.close()
 
         async def downstream() -> None:
+            tail = b""  # the end of the last read: a match may straddle two reads
             while data := await up_reader.read(65536):
                 if asked.is_set():
                     asked.clear()
                     if self.delay_s:
                         await asyncio.sleep(self.delay_s)
+                pattern = self.hold_after
+                hold = pattern is not None and not self.holding.is_set()
+                hold = hold and pattern is not None and bool(pattern.search(tail + data))
+                tail = data[-256:]
+                if hold:
+                    # Holding before these bytes go on: whoever receives them sees it set.
+                    self.holding.set()
                 writer.write(data)
                 await writer.drain()
-                pattern = self.hold_after
-                if pattern is not None and not self.holding.is_set() and pattern.search(data):
-                    self.holding.set()
+                if hold:
                     assert self._released is not None
                     await self._released.wait()
             writer.close()

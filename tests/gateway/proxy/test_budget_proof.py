@@ -131,10 +131,15 @@ def test_a_killed_proxys_reservation_is_reaped_at_its_estimate(
             },
             timeout=30,
         ) as response:
-            next(response.iter_bytes())  # the first chunk: the request is mid-stream
+            assert response.status_code == 200
+            # One iterator, kept: a dropped one closes the stream, and the proxy
+            # would settle the request as a client that left before the kill.
+            chunks = response.iter_bytes()
+            next(chunks)  # the first chunk: the request is mid-stream
+            reservations = layout.reservations_key(str(alice.org.id))
+            assert redis_client.hlen(reservations) == 1  # admitted with its worst case held
             for process in doomed:  # no shutdown, no flush: as a crash or the OOM killer
                 process.send_signal(signal.SIGKILL)
-    reservations = layout.reservations_key(str(alice.org.id))
     assert redis_client.hlen(reservations) == 1  # left behind by the dead proxy
     assert budget_shown(gateway, budget["id"])["reserved_usd"] == "0.010000"
 
