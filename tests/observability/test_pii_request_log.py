@@ -2,58 +2,24 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
-import orjson
 import redis
 from rest_framework.test import APIClient
 
-from gateway.shared.usage_event import STREAM
+from gateway.shared.usage_event import UsageEvent
 from observability.drain import drain_usage_stream
 from observability.models import RequestLog
 from tests.conftest import Persona, logged_in
 from tests.dashboard.support import text
+from tests.factories.usage import push_usage, usage_event_of
 
 EMAILS = {"entity": "EMAIL", "action": "mask", "count": 2, "detector": "email_pattern"}
 PERSON = {"entity": "PERSON", "action": "pseudonymize", "count": 1, "detector": "ner"}
 
 
-def _event(persona: Persona, **changes: Any) -> dict[str, Any]:
-    return {
-        "ts": time.time(),
-        "request_id": uuid.uuid4().hex,
-        "org_id": str(persona.org.id),
-        "project_id": str(persona.project.id),
-        "team_id": None,
-        "key_id": str(uuid.uuid4()),
-        "user_id": None,
-        "endpoint": "/v1/chat/completions",
-        "model_requested": "gpt-demo",
-        "model_dispatched": "gpt-4o-mini",
-        "provider": "openai",
-        "deployment_id": "r1:0",
-        "stream": False,
-        "status": 200,
-        "error_type": None,
-        "input_tokens": 12,
-        "output_tokens": 34,
-        "cached_input_tokens": 0,
-        "reasoning_tokens": 0,
-        "latency_ms": 120,
-        "ttfb_ms": 80,
-        "cost_usd": "0.000123",
-        "attempts": [],
-        "client_disconnected": False,
-        "charged_nano": 0,
-        "windows": [],
-        **changes,
-    }
-
-
-def _drained(client: redis.Redis, event: dict[str, Any]) -> RequestLog:
-    client.xadd(STREAM, {"e": orjson.dumps(event)})
+def _drained(client: redis.Redis, event: UsageEvent) -> RequestLog:
+    push_usage(client, event)
     assert drain_usage_stream(client) == 1
     return RequestLog.objects.get(request_id=event["request_id"])
 
@@ -64,15 +30,15 @@ def test_the_drain_copies_the_redactions(alice: Persona, redis_client: redis.Red
         {**PERSON, "where": "prompt"},
         {**EMAILS, "count": 1, "where": "answer"},
     ]
-    row = _drained(redis_client, _event(alice, redactions=redactions))
+    row = _drained(redis_client, usage_event_of(alice, redactions=redactions))
     assert row.redactions == redactions
     assert row.redaction_counts == [("EMAIL", 3), ("PERSON", 1)]
 
 
 def test_an_event_without_redactions_logs_none(alice: Persona, redis_client: redis.Redis) -> None:
-    assert _drained(redis_client, _event(alice)).redactions == []
-    assert _drained(redis_client, _event(alice, redactions=None)).redactions == []
-    assert _drained(redis_client, _event(alice, redactions="EMAIL")).redactions == []
+    assert _drained(redis_client, usage_event_of(alice)).redactions == []
+    assert _drained(redis_client, usage_event_of(alice, redactions=None)).redactions == []
+    assert _drained(redis_client, usage_event_of(alice, redactions="EMAIL")).redactions == []
 
 
 def test_malformed_items_are_dropped_and_the_rest_kept(
@@ -96,20 +62,20 @@ def test_malformed_items_are_dropped_and_the_rest_kept(
         {**good, "detector": None},
         {key: value for key, value in good.items() if key != "count"},
     ]
-    row = _drained(redis_client, _event(alice, redactions=[*bad, good]))
+    row = _drained(redis_client, usage_event_of(alice, redactions=[*bad, good]))
     assert row.redactions == [good]
     assert "alice@example.com" not in str(row.redactions)
 
 
 def test_extra_fields_of_an_item_are_not_kept(alice: Persona, redis_client: redis.Redis) -> None:
     item = {**EMAILS, "where": "answer", "value": "alice@example.com", "spans": [[0, 17]]}
-    row = _drained(redis_client, _event(alice, redactions=[item]))
+    row = _drained(redis_client, usage_event_of(alice, redactions=[item]))
     assert row.redactions == [{**EMAILS, "where": "answer"}]
 
 
 def test_the_list_is_capped_at_64_items(alice: Persona, redis_client: redis.Redis) -> None:
     many = [{**EMAILS, "count": i + 1, "where": "prompt"} for i in range(100)]
-    row = _drained(redis_client, _event(alice, redactions=[{"entity": 1}, *many]))
+    row = _drained(redis_client, usage_event_of(alice, redactions=[{"entity": 1}, *many]))
     assert len(row.redactions) == 64
     assert row.redactions == many[:64]
 
@@ -118,8 +84,8 @@ def test_the_api_and_the_page_show_the_redactions(
     alice: Persona, alice_api: APIClient, redis_client: redis.Redis
 ) -> None:
     redactions = [{**EMAILS, "where": "prompt"}, {**PERSON, "where": "answer"}]
-    _drained(redis_client, _event(alice, redactions=redactions))
-    _drained(redis_client, _event(alice, model_requested="no-pii"))
+    _drained(redis_client, usage_event_of(alice, redactions=redactions))
+    _drained(redis_client, usage_event_of(alice, model_requested="no-pii"))
     data = alice_api.get("/api/v1/requests/").json()["data"]
     assert [row["redactions"] for row in data] == [[], redactions]
 
