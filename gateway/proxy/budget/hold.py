@@ -215,15 +215,21 @@ def overran(ctx: RequestContext, usage: Usage) -> bool:
     )
 
 
-def answer_headers(ctx: RequestContext) -> list[tuple[bytes, bytes]]:
-    """Price the answer (ctx.cost_nano) and return the headers that tell the client."""
+def price_answer(ctx: RequestContext) -> int:
+    """Price the answer at what the provider reported (ctx.cost_nano); return it."""
     assert ctx.offer is not None
     ctx.cost_nano = ctx.offer.cost_of(ctx.usage)
-    headers = [(b"x-selixes-cost-usd", nano_to_usd(ctx.cost_nano).encode())]
+    return ctx.cost_nano
+
+
+def answer_headers(ctx: RequestContext) -> list[tuple[bytes, bytes]]:
+    """Price the answer (ctx.cost_nano) and return the headers that tell the client."""
+    cost = price_answer(ctx)
+    headers = [(b"x-selixes-cost-usd", nano_to_usd(cost).encode())]
     hold = ctx.hold
     if hold is not None and hold.room_nano is not None:
         # The tightest budget's room once this request settles.
-        room = hold.room_nano + hold.reserved_nano - min(ctx.cost_nano, hold.reserved_nano)
+        room = hold.room_nano + hold.reserved_nano - min(cost, hold.reserved_nano)
         headers.append((b"x-selixes-budget-remaining-usd", nano_to_usd(max(room, 0)).encode()))
     return headers
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from gateway.proxy.budget.hold import answer_headers, overran
+from gateway.proxy.budget.hold import answer_headers, overran, price_answer
 from gateway.proxy.context import RequestContext
 from gateway.proxy.dialects import Dialect
 from gateway.proxy.errors import AttemptFailed, StreamProtocolError, UpstreamFailure
 from gateway.proxy.http import Send, send_json
 from gateway.proxy.providers.base import ProviderAdapter, Usage
 from gateway.proxy.upstream_client import UpstreamResponse
+from gateway.shared.money import nano_to_usd
 
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 SSE_HEADERS = [
@@ -130,7 +131,7 @@ async def relay(
     finally:
         ctx.usage = meter.usage
     # CONTRACT.md section 5: a stream's cost travels in its last SSE comment line.
-    cost = dict(answer_headers(ctx))[b"x-selixes-cost-usd"]
+    cost = nano_to_usd(price_answer(ctx)).encode()
     await begin()  # a provider may close a stream without sending anything
     await send(
         {
