@@ -95,3 +95,8 @@ def provider_key_context(org_id: str, provider_key_id: str) -> bytes:
 def pii_secret_context(org_id: str) -> bytes:
     """The AAD binding an org's pseudonymization key to that org."""
     return f"selixes/pii-secret/{org_id}".encode()
+
+
+def data_key_context(org_id: str, day: str) -> bytes:
+    """The AAD binding an org's trace data key of one UTC day ("YYYY-MM-DD") to both."""
+    return f"selixes/data-key/{org_id}/{day}".encode()

@@ -116,6 +116,23 @@ class ProviderKeyEntry(TypedDict):
     sealed: str
 
 
+class ObservabilityEntry(TypedDict):
+    """Whether payloads are kept as encrypted traces (CONTRACT.md section 6), and the keys to do it.
+
+    The proxy keeps a trace of a request when its project says so, or, when the
+    project has no override, when the org does; then it encrypts the trace
+    under that UTC day's data key before it leaves the proxy's memory
+    (gateway.shared.traces). With no data key for the day it keeps nothing.
+    """
+
+    enabled: bool  # the org's toggle; off by default
+    projects: dict[str, bool]  # project id -> its override; absent = follow the org
+    # UTC day "YYYY-MM-DD" -> the org's data key of that day (32 random bytes),
+    # sealed with crypto.data_key_context(org_id, day) under SELIXES_MASTER_KEYS.
+    # Web creates them ahead (yesterday to the day after tomorrow are published).
+    data_keys: dict[str, str]
+
+
 class Snapshot(TypedDict):
     org_id: str
     version: int
@@ -134,6 +151,8 @@ class Snapshot(TypedDict):
     # The org's pseudonymization key (32 random bytes), sealed with
     # crypto.pii_secret_context(org_id); absent until the org first needs one.
     pii_secret: NotRequired[str | None]
+    # The observability toggle and the trace data keys; absent = off.
+    observability: NotRequired[ObservabilityEntry]
 
 
 def snapshot_key(org_id: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
+from gateway.shared.traces import TraceEnvelope
+
 STREAM = "sel:usage"
 
 
@@ -18,6 +20,11 @@ class Attempt(TypedDict):
     model: str
     outcome: str  # "ok" | an error code such as "upstream_timeout" | "http_503"
     latency_ms: int
+    # The physical endpoint that answered, "host[:port]" (never a path, query or key).
+    endpoint: NotRequired[str]
+    # The health the router saw when it chose this deployment: closed | half_open | open
+    # (its circuit breaker), so a log reader can tell a probe from a healthy pick.
+    health: NotRequired[str]
 
 
 class Redaction(TypedDict):
@@ -65,3 +72,14 @@ class UsageEvent(TypedDict):
     strategy: NotRequired[str]
     # The error's code (no_provider_key, all_deployments_failed…); absent on success.
     error_code: NotRequired[str]
+    # The provider whose answer made the request fail (its error_type); absent on success
+    # and when the gateway itself refused the request.
+    error_provider: NotRequired[str]
+    # The snapshot version that routed the request (which routes and keys were live).
+    routing_version: NotRequired[int]
+    # The task label (code, chat, summarization…); absent until a classifier labels it.
+    task: NotRequired[str]
+    # Managed access (platform keys): the fee the plan adds to cost_usd, a decimal string.
+    platform_fee_usd: NotRequired[str]
+    # With observability on: the encrypted trace (gateway.shared.traces); never plaintext.
+    trace: NotRequired[TraceEnvelope]
