@@ -60,6 +60,12 @@ USAGE_DEAD_LETTERS = Counter(
     ["reason"],  # malformed | refused (the database would not take it)
     registry=REGISTRY,
 )
+TRACES_DROPPED = Counter(
+    "selixes_traces_dropped",
+    "Traces not kept although observability was on; never stored in clear instead.",
+    ["reason"],  # no_data_key | key_unreadable | unserializable
+    registry=REGISTRY,
+)
 # Other modules' collectors (gauges of state they own), by name, so a
 # collector registered again replaces the one before.
 _collectors: dict[str, Collector] = {}
