@@ -196,6 +196,11 @@ HEALTH_PING_TIMEOUT_S = envfloat("SELIXES_HEALTH_PING_TIMEOUT_S", 5.0)
 if HEALTH_PING_INTERVAL_S <= 0 or HEALTH_PING_TIMEOUT_S <= 0:
     raise RuntimeError("SELIXES_HEALTH_PING_INTERVAL_S and _TIMEOUT_S must be positive")
 
+# Request metadata, traces and per-request ledger rows are kept this many days
+# (CONTRACT.md section 6: default and maximum 30); older day partitions are dropped.
+RETENTION_DAYS = envint("SELIXES_RETENTION_DAYS", 30)
+if not 1 <= RETENTION_DAYS <= 30:
+    raise ImproperlyConfigured("SELIXES_RETENTION_DAYS must be a whole number of days from 1 to 30")
 INVITATION_TTL_HOURS = envint("SELIXES_INVITATION_TTL_HOURS", 72)
 AUTH_RATE_LIMIT_PER_HOUR = envint("SELIXES_AUTH_RATE_LIMIT_PER_HOUR", 20)
 
