@@ -31,6 +31,7 @@ of a late settlement (tombstones live 24 hours) working on request ids.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -43,8 +44,9 @@ from tenants.models import Organization
 
 log = logging.getLogger(__name__)
 # Entries moved per transaction: bounds how long a batch holds its row locks
-# and how much a failed batch has to redo.
-BATCH = 10_000
+# and how much a failed batch has to redo. 50,000 moved about 18,000 entries/s
+# on a loaded 2-core machine, 10,000 about half that (per-batch overhead).
+BATCH = 50_000
 # Yesterday and today keep their entries whatever the cutoff asked for.
 MIN_KEPT_DAYS = 1
 
@@ -101,7 +103,7 @@ def _latest_allowed(today: date | None) -> date:
     return today - timedelta(days=MIN_KEPT_DAYS)
 
 
-def _compact_batch(org_id: object, before: datetime, batch: int) -> tuple[int, int]:
+def _compact_batch(org_id: uuid.UUID, before: datetime, batch: int) -> tuple[int, int]:
     sql = _COMPACT_SQL.format(
         entries=LedgerEntry._meta.db_table, totals=LedgerDayTotal._meta.db_table
     )
@@ -111,9 +113,7 @@ def _compact_batch(org_id: object, before: datetime, batch: int) -> tuple[int, i
     return int(moved), int(added)
 
 
-def compact_ledger_before(
-    day: date, today: date | None = None, batch: int = BATCH
-) -> Compacted:
+def compact_ledger_before(day: date, today: date | None = None, batch: int = BATCH) -> Compacted:
     """Fold every ledger entry that occurred before `day` (00:00 UTC) into day totals.
 
     Idempotent and safe to resume: see the module docstring. Refuses a `day`

@@ -173,7 +173,7 @@ def org_spend_by_day(org: Organization, first: date, last: date) -> list[DaySpen
     sql = _SPEND_BY_DAY_SQL.format(
         entries=LedgerEntry._meta.db_table, totals=LedgerDayTotal._meta.db_table
     )
-    params = {
+    params: dict[str, uuid.UUID | str | date | datetime] = {
         "org": org.id,
         "all": ORG_SPEND,
         "first": first,

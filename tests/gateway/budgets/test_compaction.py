@@ -48,13 +48,15 @@ def budget_of(org: Organization, period: str, limit_usd: int = 1000) -> Budget:
 
 
 def charge(
-    org: Organization, at: datetime, cost_nano: int, budgets: list[Budget], extra: list[str] = ()
+    org: Organization,
+    at: datetime,
+    cost_nano: int,
+    budgets: list[Budget],
+    extra: tuple[str, ...] = (),
 ) -> LedgerEntry:
     """A settled request's ledger entry, charged to each budget's window at `at`, as the drain
     writes it (gateway.budgets.ledger.settled_entry)."""
-    labels = [
-        layout.label(str(b.id), window_for(b.period, at, org.timezone).id) for b in budgets
-    ]
+    labels = [layout.label(str(b.id), window_for(b.period, at, org.timezone).id) for b in budgets]
     return LedgerEntry.objects.create(
         org=org,
         request_id=uuid.uuid4().hex,
@@ -95,7 +97,7 @@ def test_old_entries_become_day_totals_per_counter_and_for_the_whole_org(
     charge(alice.org, old_day, 3 * USD, [total, month])
     charge(alice.org, old_day + timedelta(hours=1), 2 * USD, [total])
     # Charged to no budget of its own (e.g. a deleted one's label): still the org's spend.
-    charge(alice.org, old_day - timedelta(days=1), 7, [], extra=["gone:total"])
+    charge(alice.org, old_day - timedelta(days=1), 7, [], extra=("gone:total",))
     recent = charge(alice.org, now - timedelta(hours=1), 5 * USD, [total, month])
     theirs = charge(charlie.org, old_day, 11, [budget_of(charlie.org, "total")])
 
