@@ -108,7 +108,11 @@ class LedgerKind(models.TextChoices):
 
 
 class LedgerEntry(models.Model):
-    """What one request cost, and the budget counters it was charged to (rebuilds read it)."""
+    """What one request cost, and the budget counters it was charged to (rebuilds read it).
+
+    Kept for SELIXES_RETENTION_DAYS; then gateway.budgets.compaction folds it
+    into LedgerDayTotal rows and deletes it.
+    """
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
