@@ -6,6 +6,8 @@
 - reap_expired: a reservation past its deadline (its proxy died) is charged
   at its estimate, in Redis and in the ledger.
 - reconcile: compare every current counter with the ledger; report drift.
+- ledger_spent, org_spend_by_day: what the ledger holds, its entries and the
+  day totals of compacted ones (gateway.budgets.compaction) read as one.
 
 They run in the Celery worker (gateway.budgets.tasks); the scripts are the proxy's
 (gateway/proxy/lua), run here with the synchronous client.
@@ -18,16 +20,23 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 import redis
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Sum
+from django.db import connection
 from django.utils import timezone
 
 from config.redis import RedisClient, get_redis
-from gateway.budgets.models import Budget, LedgerEntry, LedgerKind, Period
+from gateway.budgets.models import (
+    ORG_SPEND,
+    Budget,
+    LedgerDayTotal,
+    LedgerEntry,
+    LedgerKind,
+    Period,
+)
 from gateway.budgets.signals import settlements_pending
 from gateway.proxy.lua_scripts import load_script, script_flags_from
 from gateway.shared import budget_layout as layout
@@ -87,21 +96,103 @@ def current_counters(org: Organization, now: datetime | None = None) -> list[Cur
     return counters
 
 
+# One statement, so it reads one snapshot: a compaction committing between two
+# queries would otherwise show an entry both as itself and in a day total, or
+# in neither. An entry counts once per label however often its array holds it,
+# as `windows @> ARRAY[label]` would.
+_SPENT_SQL = """
+SELECT counter, SUM(cost_nano) FROM (
+    SELECT DISTINCT e.id, charged.counter, e.cost_nano
+    FROM {entries} AS e, unnest(e.windows) AS charged(counter)
+    WHERE e.org_id = %(org)s AND e.windows && %(labels)s::varchar[]
+    UNION ALL
+    SELECT NULL, t.counter, t.cost_nano
+    FROM {totals} AS t
+    WHERE t.org_id = %(org)s AND t.counter = ANY(%(labels)s::varchar[])
+) AS spent
+WHERE counter = ANY(%(labels)s::varchar[])
+GROUP BY counter
+"""
+
+
 def ledger_spent(org: Organization, labels: list[str]) -> dict[str, int]:
-    """nano-USD the ledger holds against each counter label."""
+    """nano-USD the ledger holds against each counter label: its entries plus its day totals.
+
+    Entries older than the retention live on only as LedgerDayTotal rows
+    (gateway.budgets.compaction), so a `total` budget, or a month that began
+    before the cutoff, is their sum and the entries' together.
+    """
     spent = dict.fromkeys(labels, 0)
-    for name in labels:
-        total = LedgerEntry.objects.filter(org=org, windows__contains=[name]).aggregate(
-            total=Sum("cost_nano")
-        )["total"]
-        spent[name] = int(total or 0)
+    if not labels:
+        return spent
+    sql = _SPENT_SQL.format(
+        entries=LedgerEntry._meta.db_table, totals=LedgerDayTotal._meta.db_table
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"org": org.id, "labels": labels})
+        for label, total in cursor.fetchall():
+            spent[label] = int(total)
     return spent
 
 
-def rebuild_counters(org: Organization) -> bool:
-    """Write the org's counters from the ledger and mark them ready; False if they were ready."""
+_SPEND_BY_DAY_SQL = """
+SELECT day, SUM(cost_nano), SUM(requests) FROM (
+    SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day, e.cost_nano, 1 AS requests
+    FROM {entries} AS e
+    WHERE e.org_id = %(org)s AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
+    UNION ALL
+    SELECT t.day, t.cost_nano, t.requests
+    FROM {totals} AS t
+    WHERE t.org_id = %(org)s AND t.counter = %(all)s AND t.day >= %(first)s AND t.day < %(last)s
+) AS spend
+GROUP BY day
+ORDER BY day
+"""
+
+
+@dataclass(frozen=True)
+class DaySpend:
+    day: date
+    cost_nano: int
+    requests: int
+
+
+def org_spend_by_day(org: Organization, first: date, last: date) -> list[DaySpend]:
+    """What the org's ledger holds per UTC day from `first` up to `last` (exclusive).
+
+    For billing, which needs each day's spend long after its requests' rows
+    are gone: the days still kept per request are summed from their entries,
+    older days read the ORG_SPEND day total the compaction left, in one
+    statement, so a compaction running meanwhile neither hides nor doubles a
+    day. Every ledger entry counts, whatever counters it was charged to; the
+    ledger holds the requests charged to at least one counter, which with
+    billing on is every priced request (the plan's included usage and the
+    credit are counters of their own, DESIGN.md "Billing"). Days with nothing
+    are left out.
+    """
+    sql = _SPEND_BY_DAY_SQL.format(
+        entries=LedgerEntry._meta.db_table, totals=LedgerDayTotal._meta.db_table
+    )
+    params: dict[str, uuid.UUID | str | date | datetime] = {
+        "org": org.id,
+        "all": ORG_SPEND,
+        "first": first,
+        "last": last,
+        "start": datetime.combine(first, datetime.min.time(), tzinfo=UTC),
+        "end": datetime.combine(last, datetime.min.time(), tzinfo=UTC),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [DaySpend(day, int(cost), int(requests)) for day, cost, requests in cursor]
+
+
+def rebuild_counters(org: Organization, now: datetime | None = None) -> bool:
+    """Write the org's counters from the ledger and mark them ready; False if they were ready.
+
+    `now` (default: the clock) picks the windows; tests drive it.
+    """
     org_id = str(org.id)
-    counters = current_counters(org)
+    counters = current_counters(org, now)
     spent = ledger_spent(org, [c.label for c in counters])
     keys = [layout.ready_key(org_id), layout.reservations_key(org_id), layout.deadlines_key(org_id)]
     args: list[int] = []

@@ -3,6 +3,10 @@
 Amounts are integer nano-USD (gateway.shared.money): the proxy adds them in
 Lua, where only integers up to 2^53 are exact; USD decimal strings exist only
 at the edges (API, dashboard).
+
+The ledger is two tables read as one: LedgerEntry, one row per request for
+the retention period, and LedgerDayTotal, what older entries added up to per
+counter and day once gateway.budgets.compaction folded them in.
 """
 
 from __future__ import annotations
@@ -104,7 +108,11 @@ class LedgerKind(models.TextChoices):
 
 
 class LedgerEntry(models.Model):
-    """What one request cost, and the budget counters it was charged to (rebuilds read it)."""
+    """What one request cost, and the budget counters it was charged to (rebuilds read it).
+
+    Kept for SELIXES_RETENTION_DAYS; then gateway.budgets.compaction folds it
+    into LedgerDayTotal rows and deletes it.
+    """
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -127,3 +135,47 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.request_id}"
+
+
+# LedgerDayTotal.counter of the row that sums every entry of the org's day,
+# whatever counters they were charged to (a label always holds a ":").
+ORG_SPEND = "*"
+
+
+class LedgerDayTotal(models.Model):
+    """What an org's compacted ledger entries of one UTC day added up to, per counter and in all.
+
+    One row per (org, counter, day): `counter` is a label the entries were
+    charged to ("<budget_id>:<window_id>", as in LedgerEntry.windows), or
+    ORG_SPEND for the org's whole spend that day. It names no request: the
+    retention promise (CONTRACT.md section 6) keeps no per-request row past
+    SELIXES_RETENTION_DAYS, and this is what budgets and billing keep instead.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    counter = models.CharField(max_length=100)
+    # The UTC calendar day the requests occurred on (LedgerEntry.occurred_at);
+    # a window's own days are in the org's time zone, and its label says which.
+    day = models.DateField()
+    cost_nano = models.BigIntegerField()
+    # Ledger entries folded into this row.
+    requests = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # The compaction adds to the row with ON CONFLICT on these columns;
+            # reads filter by org and counter, then day.
+            models.UniqueConstraint(
+                fields=["org", "counter", "day"], name="ledger_day_total_per_counter_and_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_nano__gte=0), name="ledger_day_total_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(requests__gt=0), name="ledger_day_total_counts_requests"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.counter} on {self.day}"

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 PERIODS = ("request", "day", "month", "total")
 COUNTED_PERIODS = ("day", "month", "total")
 # A counter outlives its window by this much, so a late settlement or the
-# reaper still finds it; the ledger keeps the history for good.
+# reaper still finds it; the ledger keeps the history for good (per request
+# for the retention, then as per-day totals: gateway.budgets.compaction).
 _GRACE = timedelta(days=2)
 
 
