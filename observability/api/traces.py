@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from observability.trace_reader import read_trace
 from tenants.api.auth import OrgContext, role_may
+from tenants.api.schema import ErrorSerializer
 from tenants.roles import Area
 
 
@@ -43,8 +44,9 @@ class TraceSerializer(serializers.Serializer[Any]):
     responses={
         200: TraceSerializer,
         404: OpenApiResponse(
+            ErrorSerializer,
             description="code trace_not_found: no trace was kept (observability off, expired,"
-            " shredded); code trace_unavailable: kept, but its master key is not configured."
+            " shredded); code trace_unavailable: kept, but its master key is not configured.",
         ),
     },
     description="Decrypt one request's trace; each read is recorded in the audit log.",
