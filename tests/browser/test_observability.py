@@ -13,7 +13,7 @@ from gateway.shared.snapshot import snapshot_key
 from tenants.models import AuditEvent, Organization, Project
 from tests.browser.conftest import PHONE, Screenshots, in_django, log_in
 from tests.conftest import Persona
-from tests.factories.traces import kept_trace, logged_request
+from tests.factories.kept_traces import kept_trace, logged_request
 
 
 def _observability_published(org: Organization, redis_url: str) -> Any:

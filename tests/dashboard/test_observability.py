@@ -10,7 +10,7 @@ from observability.models import DataKey
 from tenants.models import AuditEvent, Membership, Organization, Project, Role, User
 from tests.conftest import PASSWORD, Persona, logged_in
 from tests.dashboard.support import submit, text
-from tests.factories.traces import a_payload, kept_trace, logged_request
+from tests.factories.kept_traces import a_payload, kept_trace, logged_request
 
 SETTINGS = "/o/acme/settings/"
 

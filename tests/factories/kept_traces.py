@@ -1,4 +1,4 @@
-"""Traces as the proxy seals them (gateway.shared.traces) and the drain stores them.
+"""Traces as the proxy seals them (gateway.shared.traces) and the drain stores them, to read.
 
 The proxy side (lane B) and the drain (lane C1) are not what these tests
 check: a test seals a real payload with the org's real data key of the day,
