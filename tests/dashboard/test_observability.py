@@ -78,10 +78,11 @@ def test_the_project_page_shows_the_setting_and_alice_overrides_it(alice: Person
     assert Project.objects.get(id=alice.project.id).observability_enabled is None
 
 
-def test_bob_sees_the_projects_setting_but_may_not_change_it(alice: Persona, bob: Persona) -> None:
+def test_bob_neither_sees_nor_changes_the_projects_setting(alice: Persona, bob: Persona) -> None:
+    """Observability is an admin's area (tenants.roles), on every page and in the API."""
     browser = logged_in(bob)
     page = text(browser.get(project_page(bob)))
-    assert "Follows the organization" in page
+    assert page.count("Observability") == 0
     assert "Save observability" not in page
     assert browser.get(SETTINGS).status_code == 403
     assert browser.post(project_action(bob), {"observability": "on"}).status_code == 403
