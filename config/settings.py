@@ -241,6 +241,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "budgets.tasks.reconcile_counters",
         "schedule": 600.0,
     },
+    # Trace data keys are made DAYS_AHEAD days ahead (observability.data_keys);
+    # every 15 minutes leaves a day and more of margin before a day lacks one.
+    "create-data-keys-ahead": {
+        "task": "observability.tasks.create_data_keys_ahead",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
 }
 
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()

@@ -8,6 +8,7 @@ from dashboard.views import (
     invitations,
     keys,
     members,
+    observability,
     org,
     pii_policy,
     projects,
@@ -62,6 +63,7 @@ org_patterns = [
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
     path("requests/", requests.request_log, name="requests"),
     path("requests/<str:request_id>/", requests.request_detail, name="request"),
+    path("requests/<str:request_id>/trace/", observability.trace, name="trace"),
     path("routes/", routes.routes, name="routes"),
     path("routes/new/", routes.new_route, name="new-route"),
     path("routes/<str:route_id>/", routes.route_detail, name="route"),
@@ -75,6 +77,12 @@ org_patterns = [
         name="revoke-provider-key",
     ),
     path("audit/", org.audit_log, name="audit"),
+    path("settings/", observability.org_settings, name="settings"),
+    path(
+        "projects/<str:project_id>/observability/",
+        observability.project_observability,
+        name="project-observability",
+    ),
 ]
 
 urlpatterns = [

@@ -8,5 +8,8 @@ class ObservabilityConfig(AppConfig):
     def ready(self) -> None:
         from gateway.budgets.signals import settlements_pending
         from observability.drain import write_pending_settlements
+        from observability.snapshot_parts import add_observability
+        from tenants.snapshots import register_part
 
         settlements_pending.connect(write_pending_settlements, dispatch_uid="drain.settlements")
+        register_part(add_observability)

@@ -87,6 +87,9 @@ class Organization(models.Model):
         max_digits=PRICE_MAX_DIGITS, decimal_places=PRICE_DECIMAL_PLACES, null=True, blank=True
     )
     default_max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # Keep payloads as encrypted traces (CONTRACT.md section 6); off by default.
+    # A project may override it (Project.observability_enabled).
+    observability_enabled = models.BooleanField(default=False)
     # Bumped inside every transaction that changes what the proxy sees; the
     # snapshot published after commit carries it so proxies never go back.
     snapshot_version = models.BigIntegerField(default=0)
@@ -160,6 +163,8 @@ class Project(models.Model):
     # Shared by all of the project's keys; None = no limit.
     rpm_limit = models.PositiveIntegerField(null=True, blank=True)
     tpm_limit = models.PositiveIntegerField(null=True, blank=True)
+    # The project's own observability toggle; None = follow the org's.
+    observability_enabled = models.BooleanField(null=True, blank=True, default=None)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,7 +3,7 @@
 The one definition both the dashboard (dashboard.decorators.org_view) and the
 REST API (tenants.api.auth.RoleMatrixPermission) enforce, so the two cannot
 drift. Derived from what the dashboard enforced before it read this table;
-where the dashboard had no page yet (observability, billing), the entry is
+where the dashboard had no page yet (billing), the entry is
 the least privilege a finance or security reviewer would expect.
 
     area            admin   member  billing
@@ -15,10 +15,10 @@ the least privilege a finance or security reviewer would expect.
     provider_keys   write   -       -
     budgets         write   read    -       (budgets, budget settings)
     pii_policy      write   read    -
-    requests        write   read    -       (request log, usage)
+    requests        write   read    -       (request log, usage, traces)
     tokens          write   -       -
     audit           write   -       -
-    observability   write   -       -       (traces hold payloads)
+    observability   write   -       -       (the toggle; traces are read as the request log is)
     billing         write   -       write
 """
 

@@ -13,6 +13,7 @@ from dashboard.budget_forms import RateLimitsForm, limits_of
 from dashboard.decorators import org_view
 from dashboard.forms import ProjectForm, TeamForm, add_action_error
 from dashboard.views.common import form_status, render_org
+from dashboard.views.observability import project_observability_context
 from tenants import actions, rate_limits
 from tenants.audit import Actor
 from tenants.errors import ActionError
@@ -109,7 +110,7 @@ def project_detail(request: HttpRequest, membership: Membership, project_id: str
         .filter(project=project)
         .order_by("-created_at")
     )
-    context = {"project": project, "keys": keys}
+    context = {"project": project, "keys": keys, **project_observability_context(project)}
     return render_org(request, membership, "dashboard/project.html", context, section="projects")
 
 

@@ -1,5 +1,14 @@
 from django.urls import path
 
-from observability.api import views
+from observability.api import toggle, traces, views
 
-urlpatterns = [path("requests/", views.requests_log, name="api-requests")]
+urlpatterns = [
+    path("requests/", views.requests_log, name="api-requests"),
+    path("observability/", toggle.org_observability, name="api-observability"),
+    path(
+        "projects/<str:project_id>/observability/",
+        toggle.project_observability,
+        name="api-project-observability",
+    ),
+    path("traces/<str:request_id>/", traces.trace_detail, name="api-trace"),
+]

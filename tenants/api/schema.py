@@ -77,6 +77,8 @@ def _refuse_nul(field: dict[str, Any]) -> None:
 
 def _path_parameter_schema(name: str) -> dict[str, Any] | None:
     """Path parameters as tight as the lookups behind them: ids are UUIDs, aliases are aliases."""
+    if name == "request_id":  # the proxy's x-request-id: 16 random bytes in hex, not a UUID
+        return {"type": "string", "pattern": "^[0-9a-f]{32}$"}
     if name.endswith("_id"):
         return {"type": "string", "format": "uuid"}
     if name == "model":

@@ -85,6 +85,7 @@ PAGES = [
     ("get", "/o/{slug}/budgets/{budget_id}/delete/"),
     ("get", "/o/{slug}/projects/{project_id}/limits/"),
     ("get", "/o/{slug}/keys/{alice_key_id}/limits/"),
+    ("get", "/o/{slug}/settings/"),
 ]
 ACTIONS = [
     ("post", "/o/{slug}/members/invite/"),
@@ -107,6 +108,8 @@ ACTIONS = [
     ("post", "/o/{slug}/budgets/{budget_id}/delete/"),
     ("post", "/o/{slug}/projects/{project_id}/limits/"),
     ("post", "/o/{slug}/keys/{alice_key_id}/limits/"),
+    ("post", "/o/{slug}/settings/"),
+    ("post", "/o/{slug}/projects/{project_id}/observability/"),
 ]
 # What a form would send, so a refusal is never just a validation error.
 FORM = {
@@ -120,6 +123,8 @@ FORM = {
     "timezone": "Asia/Tokyo",
     "rpm_limit": "1",
     "tpm_limit": "1",
+    "enabled": "on",
+    "observability": "on",
 }
 
 ADMIN_ONLY = [
@@ -162,6 +167,9 @@ ADMIN_ONLY = [
     ("post", "/o/{slug}/budgets/{budget_id}/delete/"),
     ("post", "/o/{slug}/projects/{project_id}/limits/"),
     ("post", "/o/{slug}/keys/{alice_key_id}/limits/"),
+    ("get", "/o/{slug}/settings/"),
+    ("post", "/o/{slug}/settings/"),
+    ("post", "/o/{slug}/projects/{project_id}/observability/"),
 ]
 
 
@@ -195,6 +203,8 @@ def assert_acme_unchanged(acme: AcmeObjects) -> None:
     assert Organization.objects.get(slug="acme").timezone == "UTC"
     assert Project.objects.get(id=acme.project_id).rpm_limit is None
     assert ApiKey.objects.get(id=acme.alice_key_id).rpm_limit is None
+    assert not Organization.objects.get(slug="acme").observability_enabled
+    assert Project.objects.get(id=acme.project_id).observability_enabled is None
 
 
 @pytest.mark.parametrize(("method", "path"), PAGES + ACTIONS)

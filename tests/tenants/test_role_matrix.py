@@ -167,6 +167,32 @@ CHECKS = [
     Check(Area.TOKENS, Access.READ, None, Door("get", "/o/acme/tokens/", 200)),
     Check(Area.TOKENS, Access.WRITE, None, Door("get", "/o/acme/tokens/new/", 200)),
     Check(Area.AUDIT, Access.READ, None, Door("get", "/o/acme/audit/", 200)),
+    # The settings page shows the toggle's form: it needs what changing it needs.
+    Check(
+        Area.OBSERVABILITY,
+        Access.READ,
+        Door("get", "/api/v1/observability/", 200),
+        Door("get", "/o/acme/settings/", 200),
+    ),
+    Check(
+        Area.OBSERVABILITY,
+        Access.WRITE,
+        Door("put", "/api/v1/observability/", 400, {}),
+        Door("post", "/o/acme/settings/", 400, {}),
+    ),
+    Check(
+        Area.OBSERVABILITY,
+        Access.WRITE,
+        Door("put", "/api/v1/projects/{project_id}/observability/", 400, {}),
+        None,
+    ),
+    # Traces are read as the request log is; 404 trace_not_found: none is kept.
+    Check(
+        Area.REQUESTS,
+        Access.READ,
+        Door("get", "/api/v1/traces/0123456789abcdef0123456789abcdef/", 404),
+        None,
+    ),
 ]
 ROLES = [Role.ADMIN, Role.MEMBER, Role.BILLING]
 
@@ -222,8 +248,8 @@ def test_each_role_gets_from_the_api_and_the_dashboard_what_the_matrix_says(
 
 
 def test_the_table_covers_every_area_a_page_or_an_endpoint_serves() -> None:
-    # Observability and billing have no page or endpoint yet; the matrix already decides them.
-    assert {check.area for check in CHECKS} == set(Area) - {Area.OBSERVABILITY, Area.BILLING}
+    # Billing has no page or endpoint yet; the matrix already decides it.
+    assert {check.area for check in CHECKS} == set(Area) - {Area.BILLING}
 
 
 def test_every_api_endpoint_applies_the_role_matrix() -> None:
