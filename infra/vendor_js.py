@@ -22,7 +22,10 @@ from pathlib import Path
 PACKAGE = "chart.js"
 VERSION = "4.6.1"
 # dist.integrity of chart.js@4.6.1 on registry.npmjs.org (npm view chart.js@4.6.1 dist).
-INTEGRITY = "sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6fcYvPU3HneSANFNYtRi61g=="
+INTEGRITY = (
+    "sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6"
+    "fcYvPU3HneSANFNYtRi61g=="
+)
 REGISTRY = "https://registry.npmjs.org"
 # tarball member -> file under VENDOR_DIR
 FILES = {
