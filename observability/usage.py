@@ -18,6 +18,8 @@ from datetime import date, timedelta
 from typing import TypedDict
 from uuid import UUID
 
+from django.db.models import Sum
+
 from gateway.shared.money import nano_to_usd
 from observability import latency_histogram
 from observability.models import UsageRollup
@@ -216,8 +218,23 @@ def usage_report(
     return UsageReport(since, until, tuple(group_by), ordered, totals)
 
 
-def month_start(today: date) -> date:
-    return today.replace(day=1)
+def spend_by(org: Organization, name: str, since: date, until: date) -> dict[UUID, int]:
+    """Nano-USD spent per project or key (`name`) over [since, until): the spend columns."""
+    if name not in ("project", "key", "user"):
+        raise UsageError("group_by", f"Spend is summed per project, key or user, not {name}.")
+    column = GROUP_COLUMNS[name]
+    rows = (
+        UsageRollup.objects.filter(org=org, day__gte=since, day__lt=until)
+        .exclude(**{column: None})
+        .values_list(column)
+        .annotate(total=Sum("cost_nano"))
+    )
+    return {owner: int(total) for owner, total in rows}
+
+
+def this_month(today: date) -> tuple[date, date]:
+    """The UTC calendar month so far, as a window: its first day to tomorrow (exclusive)."""
+    return today.replace(day=1), today + timedelta(days=1)
 
 
 def days_of(since: date, until: date) -> list[date]:

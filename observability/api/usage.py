@@ -41,7 +41,8 @@ NAME_FIELDS = {"project": "project_name", "key": "key_name", "user": "user_email
 
 class UsageFiguresSerializer(serializers.Serializer[Any]):
     requests = serializers.IntegerField(min_value=0)
-    errors = serializers.IntegerField(
+    # A field named errors shadows Serializer.errors; this serializer only describes output.
+    errors = serializers.IntegerField(  # type: ignore[assignment]
         min_value=0, help_text="Requests answered with status >= 400."
     )
     input_tokens = serializers.IntegerField(min_value=0)
@@ -112,8 +113,7 @@ def _row(group: UsageGroup, names: Names) -> dict[str, Any]:
         row[name] = value.isoformat() if isinstance(value, date) else value
         if name in NAME_FIELDS:
             row[NAME_FIELDS[name]] = names.of(name, value)
-    for figure, value in group.figures().items():
-        row[figure] = value
+    row.update(group.figures())
     return row
 
 

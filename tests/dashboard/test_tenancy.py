@@ -85,6 +85,7 @@ PAGES = [
     ("get", "/o/{slug}/budgets/{budget_id}/delete/"),
     ("get", "/o/{slug}/projects/{project_id}/limits/"),
     ("get", "/o/{slug}/keys/{alice_key_id}/limits/"),
+    ("get", "/o/{slug}/usage/"),
 ]
 ACTIONS = [
     ("post", "/o/{slug}/members/invite/"),
