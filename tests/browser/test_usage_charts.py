@@ -58,15 +58,15 @@ def busy_org(alice: Persona) -> BusyOrg:
     """Thirty days of traffic: four models, three keys with long names, two projects, errors."""
     other = actions.create_project(alice.org, f"{LONG}-batch", alice.actor)
     keys = [
-        actions.issue_api_key(project, f"{LONG}-{n}", alice.actor)
+        (actions.issue_api_key(project, f"{LONG}-{n}", alice.actor).id, project.id)
         for n, project in enumerate((alice.project, alice.project, other))
     ]
     for back in range(30):
         day = today() - timedelta(days=back)
         for i, model in enumerate(MODELS):
-            key = keys[(back + i) % len(keys)]
+            key_id, project_id = keys[(back + i) % len(keys)]
             add_rollup(
-                alice.org, day, model=model, key_id=key.id, project_id=key.project_id,
+                alice.org, day, model=model, key_id=key_id, project_id=project_id,
                 latencies=[80 + 40 * i + back] * (5 + (back * 7 + i * 3) % 11),
                 input_tokens=1_000 * (i + 1) + 37 * back, output_tokens=300 * (i + 1) + 11 * back,
                 cost_nano=(i + 1) * 13_000_000 * (1 + back % 5),
@@ -116,8 +116,8 @@ async def test_the_usage_page_draws_every_chart_and_follows_the_window(
     await screenshots.take(page, "7-days")
 
     since, last = today() - timedelta(days=12), today() - timedelta(days=10)
-    await page.get_by_label("From").fill(since.isoformat())
-    await page.get_by_label("To").fill(last.isoformat())
+    await page.get_by_label("From", exact=True).fill(since.isoformat())
+    await page.get_by_label("To", exact=True).fill(last.isoformat())
     await page.get_by_role("button", name="Show").click()
     await expect(page.get_by_text(f"to {last:%b} {last.day}, {last.year}")).to_be_visible()
     assert_drawn(await charts_of(page), USAGE_CHARTS, days=3)

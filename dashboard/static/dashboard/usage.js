@@ -136,9 +136,9 @@
           labels: labels,
           datasets: [
             { label: "Input", data: data.input_tokens, borderColor: PALETTE[0],
-              backgroundColor: "rgba(79, 70, 229, 0.12)", fill: true, tension: 0.25, pointRadius: 2 },
+              backgroundColor: "rgba(79, 70, 229, 0.12)", fill: true, cubicInterpolationMode: "monotone", pointRadius: 2 },
             { label: "Output", data: data.output_tokens, borderColor: PALETTE[1],
-              backgroundColor: "rgba(14, 165, 233, 0.12)", fill: true, tension: 0.25, pointRadius: 2 },
+              backgroundColor: "rgba(14, 165, 233, 0.12)", fill: true, cubicInterpolationMode: "monotone", pointRadius: 2 },
           ],
         },
         options: options(counts, exactCount, false),
@@ -151,9 +151,9 @@
           labels: labels,
           datasets: [
             { label: "p50", data: data.latency_p50, borderColor: PALETTE[0],
-              backgroundColor: PALETTE[0], tension: 0.25, pointRadius: 2, spanGaps: true },
+              backgroundColor: PALETTE[0], cubicInterpolationMode: "monotone", pointRadius: 2, spanGaps: true },
             { label: "p95", data: data.latency_p95, borderColor: PALETTE[2],
-              backgroundColor: PALETTE[2], tension: 0.25, pointRadius: 2, spanGaps: true },
+              backgroundColor: PALETTE[2], cubicInterpolationMode: "monotone", pointRadius: 2, spanGaps: true },
           ],
         },
         options: options(function (v) { return compact.format(v) + " ms"; }, ms, false),
