@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TypedDict
+from operator import add
+from typing import Any, TypedDict
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import Sum
 
 from gateway.shared.money import nano_to_usd
@@ -96,10 +98,27 @@ class UsageGroup:
         self.cached_input_tokens += sums[4]
         self.reasoning_tokens += sums[5]
         self.cost_nano += sums[6]
-        counts = self.latency_hist
-        for i, count in enumerate(histogram[: latency_histogram.BUCKETS]):
-            if count:  # most buckets are empty
-                counts[i] += count
+        if not histogram:
+            return
+        if len(histogram) == latency_histogram.BUCKETS:
+            # map() adds in C: a month of rollups is thousands of 80-bucket rows.
+            self.latency_hist = list(map(add, self.latency_hist, histogram))
+        else:  # an empty (or, from an older layout, shorter) histogram
+            self.latency_hist = latency_histogram.merged((self.latency_hist, histogram))
+
+    def absorb(self, other: UsageGroup) -> None:
+        self.add(
+            (
+                other.requests,
+                other.errors,
+                other.input_tokens,
+                other.output_tokens,
+                other.cached_input_tokens,
+                other.reasoning_tokens,
+                other.cost_nano,
+            ),
+            other.latency_hist,
+        )
 
     @property
     def cost_usd(self) -> str:
@@ -194,28 +213,53 @@ def usage_report(
     unknown = [name for name in group_by if name not in GROUP_COLUMNS]
     if unknown or len(set(group_by)) != len(group_by):
         raise UsageError("group_by", f"Cannot group by {', '.join(group_by)}.")
+    if not group_by:
+        raise UsageError("group_by", "Group by at least one of " + ", ".join(GROUP_BY) + ".")
     columns = [GROUP_COLUMNS[name] for name in group_by]
-    rows = (
-        UsageRollup.objects.filter(org=org, day__gte=since, day__lt=until)
-        .values_list(*columns, *_SUMMED, "latency_hist")
-        .iterator(chunk_size=5000)
-    )
     width = len(columns)
     groups: dict[tuple[object, ...], UsageGroup] = {}
+    # PostgreSQL sums, per group: reading the rows' histograms into Python instead
+    # costs ten times as long as the whole aggregation (measured on 30,000 rows).
+    sums = (
+        UsageRollup.objects.filter(org=org, day__gte=since, day__lt=until)
+        .values(*columns)
+        .annotate(**{f"sum_{name}": Sum(name) for name in _SUMMED})
+        .values_list(*columns, *(f"sum_{name}" for name in _SUMMED))
+        .order_by()
+    )
+    for row in sums:
+        keys = {name: _key_value(name, value) for name, value in zip(group_by, row, strict=False)}
+        group = groups[row[:width]] = UsageGroup(keys=keys)
+        group.add([int(total or 0) for total in row[width:]], ())
+    for *key, bucket, count in _histogram_buckets(org, since, until, columns):
+        if 1 <= bucket <= latency_histogram.BUCKETS:
+            groups[tuple(key)].latency_hist[bucket - 1] += int(count)
     totals = UsageGroup(keys={})
-    for row in rows:
-        key = row[:width]
-        group = groups.get(key)
-        if group is None:
-            keys = {
-                name: _key_value(name, value) for name, value in zip(group_by, key, strict=True)
-            }
-            group = groups[key] = UsageGroup(keys=keys)
-        sums, histogram = row[width : width + len(_SUMMED)], row[-1]
-        group.add(sums, histogram)
-        totals.add(sums, histogram)
+    for group in groups.values():  # fewer groups than rows: sum them, not the rows, again
+        totals.absorb(group)
     ordered = sorted(groups.values(), key=lambda g: _sort_key(g, group_by))
     return UsageReport(since, until, tuple(group_by), ordered, totals)
+
+
+def _histogram_buckets(
+    org: Organization, since: date, until: date, columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """(*group key, bucket number from 1, count) of every non-empty bucket of each group."""
+    if not set(columns) <= set(GROUP_COLUMNS.values()):
+        raise ValueError(f"not rollup group columns: {columns}")
+    quote = connection.ops.quote_name
+    keys = ", ".join(f"r.{quote(column)}" for column in columns)
+    # Names only from GROUP_COLUMNS (checked above) and the model's table; values are parameters.
+    sql = (
+        f"SELECT {keys}, b.bucket, sum(b.count)"  # noqa: S608
+        f" FROM {quote(UsageRollup._meta.db_table)} r,"
+        " unnest(r.latency_hist) WITH ORDINALITY AS b(count, bucket)"
+        " WHERE r.org_id = %s AND r.day >= %s AND r.day < %s AND b.count > 0"
+        f" GROUP BY {keys}, b.bucket"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [org.id, since, until])
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def spend_by(org: Organization, name: str, since: date, until: date) -> dict[UUID, int]:
