@@ -103,7 +103,7 @@ class UsageGroup:
         if len(histogram) == latency_histogram.BUCKETS:
             # map() adds in C: a month of rollups is thousands of 80-bucket rows.
             self.latency_hist = list(map(add, self.latency_hist, histogram))
-        else:  # an empty (or, from an older layout, shorter) histogram
+        else:  # a shorter one, from an older layout
             self.latency_hist = latency_histogram.merged((self.latency_hist, histogram))
 
     def absorb(self, other: UsageGroup) -> None:
