@@ -55,12 +55,16 @@ def window_of(request: HttpRequest, today: date) -> tuple[Window, str | None]:
         if since is None or last is None:
             return default, "Pick both dates of a custom window (YYYY-MM-DD)."
         try:
-            check_window(since, last + timedelta(days=1))
+            until = last + timedelta(days=1)
+        except OverflowError:  # 9999-12-31 has no next day
+            return default, "Pick a last day before 9999-12-31."
+        try:
+            check_window(since, until)
         except UsageError:
             if last < since:
                 return default, "The window's last day comes before its first."
             return default, f"A window spans at most {MAX_WINDOW_DAYS} days."
-        return Window(since, last + timedelta(days=1), None), None
+        return Window(since, until, None), None
     days = request.GET.get("days", str(DEFAULT_DAYS))
     if days not in {str(p) for p in PRESETS}:
         return default, None

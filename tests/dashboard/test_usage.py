@@ -115,6 +115,7 @@ def test_a_custom_window_includes_both_of_its_days(alice: Persona) -> None:
         ("from=2020-01-01&to=2026-01-01", "at most 400 days"),
         ("from=soon&to=2026-01-01", "Pick both dates"),
         ("to=2026-01-01", "Pick both dates"),
+        ("from=9999-12-30&to=9999-12-31", "before 9999-12-31"),
     ],
 )
 def test_a_window_it_cannot_show_is_explained(alice: Persona, query: str, message: str) -> None:
