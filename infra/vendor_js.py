@@ -38,7 +38,7 @@ VENDOR_DIR = (
 
 
 def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310  # a fixed https URL
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310  # the registry's https URL
         body: bytes = response.read()
     return body
 
@@ -48,17 +48,19 @@ def sri_sha512(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def fetch(target: Path = VENDOR_DIR) -> list[Path]:
+def fetch(
+    target: Path = VENDOR_DIR, registry: str = REGISTRY, integrity: str = INTEGRITY
+) -> list[Path]:
     """Download the pinned tarball, check its sha512 twice, and write FILES under `target`."""
-    metadata = json.loads(_get(f"{REGISTRY}/{PACKAGE}/{VERSION}"))
+    metadata = json.loads(_get(f"{registry}/{PACKAGE}/{VERSION}"))
     dist = metadata["dist"]
-    if dist["integrity"] != INTEGRITY:
+    if dist["integrity"] != integrity:
         raise SystemExit(
-            f"{PACKAGE}@{VERSION}: the registry says {dist['integrity']}, pinned {INTEGRITY}"
+            f"{PACKAGE}@{VERSION}: the registry says {dist['integrity']}, pinned {integrity}"
         )
     tarball = _get(dist["tarball"])
-    if sri_sha512(tarball) != INTEGRITY:
-        raise SystemExit(f"{PACKAGE}@{VERSION}: the tarball's sha512 is not {INTEGRITY}")
+    if sri_sha512(tarball) != integrity:
+        raise SystemExit(f"{PACKAGE}@{VERSION}: the tarball's sha512 is not {integrity}")
     target.mkdir(parents=True, exist_ok=True)
     written = []
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
