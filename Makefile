@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint lint-imports format typecheck migrations-check bench pii-eval lock clean wipe
+.PHONY: run test check lint lint-imports format typecheck migrations-check bench pii-eval lock clean wipe vendor-js
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ pii-eval: $(STAMP)
 lock: $(STAMP)
 	$(VENV)/bin/uv pip compile -q --python-version 3.11 --extra dev --generate-hashes \
 		pyproject.toml -o requirements.lock
+
+# The dashboard's vendored Chart.js, fetched again from the npm registry with its
+# sha512 checked (infra/vendor_js.py; dashboard/static/dashboard/vendor/README.md).
+vendor-js: $(STAMP)
+	$(PY) -m infra.vendor_js
 
 # Stop the embedded services (make run stops them on Ctrl-C; this is for strays).
 clean: $(STAMP)

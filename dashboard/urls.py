@@ -17,6 +17,7 @@ from dashboard.views import (
     routes,
     routing_health,
     tokens,
+    usage,
 )
 
 app_name = "dashboard"
@@ -61,6 +62,7 @@ org_patterns = [
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/new/", tokens.new_token, name="new-token"),
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
+    path("usage/", usage.usage, name="usage"),
     path("requests/", requests.request_log, name="requests"),
     path("requests/<str:request_id>/", requests.request_detail, name="request"),
     path("requests/<str:request_id>/trace/", observability.trace, name="trace"),

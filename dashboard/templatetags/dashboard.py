@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from uuid import UUID
 
 from django import template
 
@@ -82,3 +84,15 @@ def spent_percent(counters: Counters, limit: int) -> int:
 def reserved_percent(counters: Counters, limit: int) -> int:
     """The reserved part of the bar, after the spent part, so the two never pass 100."""
     return min(100 - _percent(counters.spent, limit), _percent(counters.reserved, limit))
+
+
+@register.filter
+def spend_of(spend: Mapping[UUID, int], owner_id: UUID) -> int:
+    """Nano-USD a project or key spent, from a spend_by() map; nothing recorded is 0."""
+    return spend.get(owner_id, 0)
+
+
+@register.filter
+def thousands(value: int) -> str:
+    """A count for people: 1234567 -> "1,234,567"."""
+    return f"{value:,}"

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -15,6 +16,7 @@ from dashboard.decorators import org_view, request_user
 from dashboard.forms import ApiKeyForm, add_action_error
 from dashboard.views.common import form_status, render_org
 from gateway.models import Route
+from observability.usage import spend_by, this_month
 from tenants import actions, rate_limits
 from tenants.audit import Actor
 from tenants.errors import ActionError
@@ -40,7 +42,8 @@ def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
     rows = for_org(ApiKey.objects.select_related("project", "user"), membership.org).order_by(
         "-created_at"
     )
-    context = {"keys": rows}
+    since, until = this_month(timezone.now().date())
+    context = {"keys": rows, "spend": spend_by(membership.org, "key", since, until)}
     return render_org(request, membership, "dashboard/keys.html", context, section="keys")
 
 

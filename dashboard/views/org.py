@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from dashboard.decorators import org_view
+from dashboard.usage_charts import daily_charts
 from dashboard.views.common import render_org
+from observability.usage import this_month
 from tenants.models import ApiKey, AuditEvent, Membership, Project, Team
-from tenants.roles import Area
+from tenants.roles import Access, Area, may
 from tenants.scoping import for_org
 
 AUDIT_PAGE_SIZE = 50
@@ -16,7 +19,7 @@ AUDIT_PAGE_SIZE = 50
 
 @org_view(Area.OVERVIEW)
 def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Show the org at a glance: how many members, teams, projects and keys it has."""
+    """Show the org at a glance: this month's spend and traffic, and what it has."""
     org = membership.org
     counts = {
         "members": for_org(Membership.objects.all(), org).count(),
@@ -27,7 +30,16 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     recent_projects = for_org(Project.objects.select_related("team"), org).order_by("-created_at")[
         :5
     ]
-    context = {"counts": counts, "recent_projects": recent_projects}
+    # This month's spend and traffic, from the daily rollups (observability.usage).
+    since, until = this_month(timezone.now().date())
+    totals, daily = daily_charts(org, since, until)
+    context = {
+        "counts": counts,
+        "recent_projects": recent_projects,
+        "month": {"since": since, "totals": totals},
+        "daily": daily,
+        "may_read_usage": may(membership.role, Area.REQUESTS, Access.READ),
+    }
     return render_org(request, membership, "dashboard/overview.html", context, section="overview")
 
 

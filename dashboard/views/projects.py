@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from dashboard.budget_forms import RateLimitsForm, limits_of
@@ -14,6 +15,7 @@ from dashboard.decorators import org_view
 from dashboard.forms import ProjectForm, TeamForm, add_action_error
 from dashboard.views.common import form_status, render_org
 from dashboard.views.observability import project_observability_context
+from observability.usage import spend_by, this_month
 from tenants import actions, rate_limits
 from tenants.audit import Actor
 from tenants.errors import ActionError
@@ -66,7 +68,8 @@ def projects(request: HttpRequest, membership: Membership) -> HttpResponse:
         .annotate(active_keys=Count("api_keys", filter=Q(api_keys__revoked_at=None)))
         .order_by("name")
     )
-    context = {"rows": rows}
+    since, until = this_month(timezone.now().date())
+    context = {"rows": rows, "spend": spend_by(membership.org, "project", since, until)}
     return render_org(request, membership, "dashboard/projects.html", context, section="projects")
 
 
@@ -110,7 +113,14 @@ def project_detail(request: HttpRequest, membership: Membership, project_id: str
         .filter(project=project)
         .order_by("-created_at")
     )
-    context = {"project": project, "keys": keys, **project_observability_context(project)}
+    since, until = this_month(timezone.now().date())
+    context = {
+        "project": project,
+        "keys": keys,
+        **project_observability_context(project),
+        "spend": spend_by(membership.org, "key", since, until),
+        "project_spend": spend_by(membership.org, "project", since, until).get(project.id, 0),
+    }
     return render_org(request, membership, "dashboard/project.html", context, section="projects")
 
 

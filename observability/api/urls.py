@@ -1,6 +1,6 @@
 from django.urls import path
 
-from observability.api import toggle, traces, views
+from observability.api import toggle, traces, usage, views
 
 urlpatterns = [
     path("requests/", views.requests_log, name="api-requests"),
@@ -11,4 +11,5 @@ urlpatterns = [
         name="api-project-observability",
     ),
     path("traces/<str:request_id>/", traces.trace_detail, name="api-trace"),
+    path("usage/", usage.usage, name="api-usage"),
 ]

@@ -151,6 +151,7 @@ def _pages(org: FilledOrg) -> list[str]:
     return [
         f"{base}/",
         f"{base}/requests/",
+        f"{base}/usage/",
         f"{base}/routes/",
         f"{base}/routes/{org.route_id}/",
         f"{base}/routing-health/",

@@ -86,6 +86,7 @@ PAGES = [
     ("get", "/o/{slug}/projects/{project_id}/limits/"),
     ("get", "/o/{slug}/keys/{alice_key_id}/limits/"),
     ("get", "/o/{slug}/settings/"),
+    ("get", "/o/{slug}/usage/"),
 ]
 ACTIONS = [
     ("post", "/o/{slug}/members/invite/"),
