@@ -61,6 +61,8 @@ org_patterns = [
     path("tokens/new/", tokens.new_token, name="new-token"),
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
     path("requests/", requests.request_log, name="requests"),
+    # Before requests/<request_id>/, which "export" would match.
+    path("requests/export/", requests.export_requests, name="requests-export"),
     path("requests/<str:request_id>/", requests.request_detail, name="request"),
     path("routes/", routes.routes, name="routes"),
     path("routes/new/", routes.new_route, name="new-route"),
