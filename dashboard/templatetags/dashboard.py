@@ -40,6 +40,12 @@ def provider_label(provider: str) -> str:
     return PROVIDER_LABELS.get(provider, provider)
 
 
+@register.filter
+def redaction_total(redactions: list[dict[str, object]]) -> int:
+    """How many values a request had redacted, every entity, prompt and answer together."""
+    return sum(int(str(item.get("count", 0))) for item in redactions)
+
+
 HEALTH_LABELS = {"closed": "healthy", "half_open": "probing", "open": "failing"}
 
 

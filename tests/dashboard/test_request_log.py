@@ -125,9 +125,9 @@ def test_the_detail_shows_the_attempt_chain_redactions_and_metadata(alice: Perso
     html = text(logged_in(alice).get(f"{LOG}{row.request_id}/"))
     for shown in (
         "llm.internal:8443", "api.anthropic.com", "probing", "healthy", "upstream_timeout",
-        "2000 ms", "300 ms", "Anthropic", "OpenAI-compatible", '<span class="mono">42</span>', "task code",
-        "$0.000010", "EMAIL", "PERSON", "pseudonymize", "in the answer", "web app", key.prefix,
-        alice.project.name,
+        "2000 ms", "300 ms", "Anthropic", "OpenAI-compatible", '<span class="mono">42</span>',
+        "task code", "$0.000010", "EMAIL", "PERSON", "pseudonymize", "in the answer", "web app",
+        key.prefix, alice.project.name,
     ):  # fmt: skip
         assert shown in html, shown
     assert "openai_compatible" not in html
