@@ -1,11 +1,12 @@
 """Stream the filtered request log as CSV or JSON Lines, without holding it in memory.
 
 Rows come from a server-side cursor (`QuerySet.iterator(chunk_size=…)` on
-PostgreSQL) as tuples, not model instances, and each is written out before
-the next chunk is fetched, so memory stays that of one chunk whatever the
-number of rows (tests/observability/test_request_export.py measures it).
-There is no row cap: retention bounds the log to SELIXES_RETENTION_DAYS, and
-the export stops being read the moment the client goes away. The rows are the
+PostgreSQL, inside a transaction so the server streams too) as tuples, not
+model instances, and each is written out before the next chunk is fetched,
+so memory stays that of one chunk whatever the number of rows
+(tests/observability/test_request_export.py measures it). There is no row
+cap: retention bounds the log to SELIXES_RETENTION_DAYS, and the export
+stops being read the moment the client goes away. The rows are the
 same filter as the API page (observability.request_query) from the newest
 down; a cursor in the query starts the export where that page ended.
 
@@ -25,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -122,6 +124,21 @@ def jsonl_lines(records: Iterator[dict[str, object]]) -> Iterator[bytes]:
         yield orjson.dumps({name: record[name] for name in COLUMNS}) + b"\n"
 
 
+def _lines(
+    org: Organization, rows: QuerySet[RequestLog], export_format: str, chunk_rows: int
+) -> Iterator[str | bytes]:
+    # In a transaction, Django's server-side cursor is a plain one that PostgreSQL
+    # feeds as it is read; outside one it would be WITH HOLD, which makes the server
+    # materialize the whole result before the first row. A client that leaves closes
+    # this generator, which ends the transaction (GeneratorExit rolls it back).
+    with transaction.atomic():
+        tuples: Iterator[tuple[Any, ...]] = rows.values_list(*FIELDS).iterator(
+            chunk_size=chunk_rows
+        )
+        records = _records(tuples, Labels(org))
+        yield from csv_lines(records) if export_format == "csv" else jsonl_lines(records)
+
+
 def export_response(
     org: Organization,
     rows: QuerySet[RequestLog],
@@ -130,9 +147,7 @@ def export_response(
 ) -> StreamingHttpResponse:
     """Stream `rows`, in their order, as an attachment in `export_format` (csv or jsonl)."""
     assert export_format in FORMATS
-    tuples: Iterator[tuple[Any, ...]] = rows.values_list(*FIELDS).iterator(chunk_size=chunk_rows)
-    records = _records(tuples, Labels(org))
-    lines = csv_lines(records) if export_format == "csv" else jsonl_lines(records)
+    lines = _lines(org, rows, export_format, chunk_rows)
     response = StreamingHttpResponse(lines, content_type=FORMATS[export_format])
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     name = f"requests-{org.slug}-{stamp}.{export_format}"
@@ -146,6 +161,8 @@ def wants_export(format_param: str | None, accept: str) -> str | None:
     if format_param is not None:
         return None if format_param == "json" else format_param
     media = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    if "application/json" in media:  # a client that takes JSON gets the page
+        return None
     if "text/csv" in media:
         return "csv"
     if media & {"application/jsonl", "application/x-ndjson", "application/jsonlines"}:

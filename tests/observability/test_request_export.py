@@ -67,6 +67,14 @@ def test_accept_text_csv_exports_too(alice: Persona, alice_api: APIClient) -> No
     assert len(_body(response).splitlines()) == 2
 
 
+def test_a_client_that_takes_json_gets_the_page_even_if_it_takes_csv_too(
+    alice: Persona, alice_api: APIClient
+) -> None:
+    logged_request(alice.org)
+    response = alice_api.get("/api/v1/requests/", HTTP_ACCEPT="application/json, text/csv")
+    assert len(response.json()["data"]) == 1
+
+
 def test_jsonl_has_one_object_per_line_with_money_as_strings(
     alice: Persona, alice_api: APIClient
 ) -> None:
