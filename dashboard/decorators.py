@@ -8,17 +8,18 @@ from typing import Concatenate, ParamSpec, TypeAlias
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from tenants.models import Membership, User
 from tenants.roles import Access, Area, may
 from tenants.scoping import SESSION_ORG_KEY, membership_for
 
 P = ParamSpec("P")
-OrgView: TypeAlias = Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]
+# HttpResponseBase: an export streams (StreamingHttpResponse), which is no HttpResponse.
+OrgView: TypeAlias = Callable[Concatenate[HttpRequest, Membership, P], HttpResponseBase]
 # What the URLconf calls: Django passes `slug` and the other URL parts by keyword,
 # which a Concatenate'd ParamSpec (positional-only by PEP 612) cannot express.
-SlugView: TypeAlias = Callable[..., HttpResponse]
+SlugView: TypeAlias = Callable[..., HttpResponseBase]
 
 
 def org_view(area: Area, needed: Access = Access.READ) -> Callable[[OrgView[P]], SlugView]:
@@ -32,7 +33,7 @@ def org_view(area: Area, needed: Access = Access.READ) -> Callable[[OrgView[P]],
         @wraps(view)
         def wrapper(
             request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs
-        ) -> HttpResponse:
+        ) -> HttpResponseBase:
             user = request.user
             if not isinstance(user, User):
                 return redirect_to_login(request.get_full_path())

@@ -64,6 +64,8 @@ org_patterns = [
     path("tokens/<str:token_id>/revoke/", tokens.revoke_token, name="revoke-token"),
     path("usage/", usage.usage, name="usage"),
     path("requests/", requests.request_log, name="requests"),
+    # Before requests/<request_id>/, which "export" would match.
+    path("requests/export/", requests.export_requests, name="requests-export"),
     path("requests/<str:request_id>/", requests.request_detail, name="request"),
     path("requests/<str:request_id>/trace/", observability.trace, name="trace"),
     path("routes/", routes.routes, name="routes"),

@@ -11,6 +11,7 @@ from django import template
 from dashboard.request_reasons import reason
 from gateway.budgets.status import Counters
 from gateway.shared.money import nano_to_usd
+from gateway.shared.providers_catalog import PROVIDER_LABELS
 
 register = template.Library()
 
@@ -33,6 +34,27 @@ TARGET_KINDS = {
 def error_reason(code: str) -> str:
     """What a request log's error code or attempt outcome means, in words."""
     return reason(code)
+
+
+@register.filter
+def provider_label(provider: str) -> str:
+    """Name a provider as people know it ("openai_compatible" -> "OpenAI-compatible")."""
+    return PROVIDER_LABELS.get(provider, provider)
+
+
+@register.filter
+def redaction_total(redactions: list[dict[str, object]]) -> int:
+    """How many values a request had redacted, every entity, prompt and answer together."""
+    return sum(int(str(item.get("count", 0))) for item in redactions)
+
+
+HEALTH_LABELS = {"closed": "healthy", "half_open": "probing", "open": "failing"}
+
+
+@register.filter
+def health_label(health: str) -> str:
+    """Say what a circuit breaker's state meant when the router chose a deployment."""
+    return HEALTH_LABELS.get(health, health)
 
 
 @register.filter

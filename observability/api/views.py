@@ -1,31 +1,48 @@
-"""GET /api/v1/requests/: the org's request log, newest first, with cursor pagination."""
+"""GET /api/v1/requests/: the org's request log, newest first, a page or a streamed export.
+
+One query behind both (observability.request_query): the filter of
+CONTRACT.md section 4, newest first, an opaque keyset cursor. `?format=csv`,
+`?format=jsonl` or `Accept: text/csv` streams the same filter as a file
+(observability.request_export) instead of a JSON page; JSON is the default.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway.pii_policy.models import Action
 from observability.drain import WHERE
 from observability.models import RequestLog
+from observability.request_export import FORMATS, Labels, export_response, wants_export
+from observability.request_query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    STATUS_CHOICES,
+    after,
+    filtered,
+    integer,
+    newest_first,
+    page_of,
+    param,
+    read_cursor,
+    read_filter,
+)
 from tenants.api.auth import OrgContext, role_may
 from tenants.api.schema import NO_NUL_PATTERN
 from tenants.errors import Invalid
 from tenants.roles import Area
-from tenants.scoping import for_org
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-MAX_CURSOR = 2**63 - 1  # a bigint id
-_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class RedactionSerializer(serializers.Serializer[Any]):
@@ -38,23 +55,61 @@ class RedactionSerializer(serializers.Serializer[Any]):
     where = serializers.ChoiceField(choices=WHERE)
 
 
+class AttemptSerializer(serializers.Serializer[Any]):
+    """One deployment tried, in order: who, where, how healthy it looked, what happened."""
+
+    deployment_id = serializers.CharField()
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    outcome = serializers.CharField(help_text='"ok" or an error code (upstream_timeout, http_503…)')
+    latency_ms = serializers.IntegerField()
+    endpoint = serializers.CharField(
+        required=False, help_text='The host that was called, "host[:port]"; never a key.'
+    )
+    health = serializers.ChoiceField(
+        choices=["closed", "half_open", "open"],
+        required=False,
+        help_text="The circuit breaker's state when the router chose this deployment.",
+    )
+
+
 class RequestLogSerializer(serializers.ModelSerializer[RequestLog]):
     cost_usd = serializers.DecimalField(
         max_digits=18, decimal_places=6, coerce_to_string=True, allow_null=True
     )
+    platform_fee_usd = serializers.DecimalField(
+        max_digits=18, decimal_places=6, coerce_to_string=True, allow_null=True
+    )
     fallbacks = serializers.ListField(child=serializers.CharField(), read_only=True)
+    attempts = AttemptSerializer(many=True, read_only=True)
     redactions = RedactionSerializer(many=True, read_only=True)
+    project_name = serializers.SerializerMethodField()
+    key_name = serializers.SerializerMethodField()
+    key_prefix = serializers.SerializerMethodField()
 
     class Meta:
         model = RequestLog
         fields = [
-            "request_id", "created_at", "project_id", "team_id", "key_id", "user_id",
-            "endpoint", "model_requested", "model_dispatched", "provider", "deployment_id",
-            "strategy", "stream", "status", "error_type", "error_code", "input_tokens",
-            "output_tokens",
-            "cached_input_tokens", "reasoning_tokens", "latency_ms", "ttfb_ms", "cost_usd",
+            "request_id", "created_at", "project_id", "project_name", "team_id", "key_id",
+            "key_name", "key_prefix", "user_id", "endpoint", "model_requested",
+            "model_dispatched", "provider", "upstream_host", "deployment_id", "strategy",
+            "routing_version", "task", "stream", "status", "error_type", "error_code",
+            "error_provider", "input_tokens", "output_tokens", "cached_input_tokens",
+            "reasoning_tokens", "latency_ms", "ttfb_ms", "cost_usd", "platform_fee_usd",
             "fallbacks", "attempts", "client_disconnected", "redactions",
         ]  # fmt: skip
+
+    def _labels(self) -> Labels:
+        return cast(Labels, self.context["labels"])
+
+    def get_project_name(self, row: RequestLog) -> str | None:
+        return self._labels().project(row.project_id)
+
+    def get_key_name(self, row: RequestLog) -> str | None:
+        return self._labels().key(row.key_id)[0]
+
+    def get_key_prefix(self, row: RequestLog) -> str | None:
+        return self._labels().key(row.key_id)[1]
 
 
 class RequestPageSerializer(serializers.Serializer[Any]):
@@ -62,47 +117,34 @@ class RequestPageSerializer(serializers.Serializer[Any]):
     next_cursor = serializers.CharField(allow_null=True)
 
 
-def _param(request: Request, name: str) -> str | None:
-    """The query parameter `name`, or None when absent; empty or holding NUL is a 400."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    if not raw:
-        raise Invalid(name, f"'{name}' may not be empty; leave it out instead.")
-    if "\x00" in raw:  # PostgreSQL cannot even compare with it
-        raise Invalid(name, f"'{name}' may not contain NUL characters.")
-    return raw
+class JsonOrExport(BaseContentNegotiation):
+    """Always JSON for DRF's own answers (pages, errors); the view streams exports itself.
+
+    DRF's default negotiation answers `?format=csv` with 404 and `Accept: text/csv`
+    with 406 because no renderer of ours is CSV; this view reads both itself.
+    """
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, str(renderer.media_type)
 
 
-def _datetime(request: Request, name: str) -> datetime | None:
-    raw = _param(request, name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as e:
-        raise Invalid(name, f"'{name}' must be an ISO 8601 date-time.") from e
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)  # the API's dates are UTC (CONTRACT.md section 4)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        # 0001-01-01T00:00+05:00 lies before the first instant PostgreSQL and Python can hold.
-        return (
-            datetime.min.replace(tzinfo=UTC)
-            if moment.year == 1
-            else datetime.max.replace(tzinfo=UTC)
-        )
+F = TypeVar("F", bound=Callable[..., object])
 
 
-def _int(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = _param(request, name)
-    if raw is None:
-        return default
-    # ASCII digits only: str.isdigit() also takes "²" (int() then fails) and "٣" (int() reads 3).
-    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
-        raise Invalid(name, f"'{name}' must be an integer from {low} to {high}.")
-    return int(raw)
+def _negotiated_by(negotiation: type[BaseContentNegotiation]) -> Callable[[F], F]:
+    """DRF's content_negotiation_class decorator, which its type stubs lack."""
+
+    def decorate(view: F) -> F:
+        setattr(view, "content_negotiation_class", negotiation)  # noqa: B010  # read by api_view
+        return view
+
+    return decorate
 
 
 def _int_parameter(name: str, low: int, high: int, description: str) -> OpenApiParameter:
@@ -117,38 +159,70 @@ def _datetime_parameter(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.DATETIME, description=description)
 
 
+def _string_parameter(name: str, longest: int, description: str) -> OpenApiParameter:
+    schema = {"type": "string", "minLength": 1, "maxLength": longest, "pattern": NO_NUL_PATTERN}
+    return OpenApiParameter(name, schema, description=description)
+
+
+_EXPORT = OpenApiResponse(OpenApiTypes.STR, description="The filtered log as a file, streamed.")
+
+
 @extend_schema(
     parameters=[
         _datetime_parameter("from", "ISO 8601 (UTC when no offset); requests at or after"),
         _datetime_parameter("to", "ISO 8601 (UTC when no offset); requests before"),
+        _string_parameter("model", 200, "the model alias requested or the model that answered"),
+        OpenApiParameter("project_id", OpenApiTypes.UUID, description="one project's requests"),
+        OpenApiParameter("key_id", OpenApiTypes.UUID, description="one API key's requests"),
         OpenApiParameter(
-            "model",
-            {"type": "string", "minLength": 1, "pattern": NO_NUL_PATTERN},
-            description="the alias requested",
+            "status",
+            {
+                "oneOf": [
+                    {"type": "integer", "minimum": 100, "maximum": 599},
+                    {"type": "string", "enum": list(STATUS_CHOICES)},
+                ]
+            },
+            description="an HTTP status, a class (2xx, 3xx, 4xx, 5xx) or error (400 and up)",
         ),
-        _int_parameter("status", 100, 599, "HTTP status of the answer"),
+        _string_parameter(
+            "error_type", 64, "the error's type (upstream_error) or code (upstream_timeout)"
+        ),
         _int_parameter("limit", 1, MAX_LIMIT, f"page size, default {DEFAULT_LIMIT}"),
-        _int_parameter("cursor", 1, MAX_CURSOR, "next_cursor of the previous page"),
+        OpenApiParameter(
+            "cursor",
+            {"type": "string", "pattern": "^([1-9][0-9]{0,18}|c[A-Za-z0-9_-]{4,64})$"},
+            description="next_cursor of the previous page (opaque)",
+        ),
+        OpenApiParameter(
+            "format",
+            {"type": "string", "enum": ["json", *FORMATS]},
+            description="csv or jsonl: stream the whole filtered log as a file instead of a page",
+        ),
     ],
-    responses=RequestPageSerializer,
+    responses={
+        (200, "application/json"): RequestPageSerializer,
+        (200, "text/csv"): _EXPORT,
+        (200, "application/jsonl"): _EXPORT,
+    },
 )
 @api_view(["GET"])
 @permission_classes([role_may(Area.REQUESTS)])
-def requests_log(request: Request) -> Response:
+@_negotiated_by(JsonOrExport)
+def requests_log(request: Request) -> Response | StreamingHttpResponse:
+    """List the org's requests, newest first, a page at a time; or stream them all as a file."""
     ctx = cast(OrgContext, request.auth)
-    rows = for_org(RequestLog.objects.all(), ctx.org)
-    if (since := _datetime(request, "from")) is not None:
-        rows = rows.filter(created_at__gte=since)
-    if (until := _datetime(request, "to")) is not None:
-        rows = rows.filter(created_at__lt=until)
-    if model := _param(request, "model"):
-        rows = rows.filter(model_requested=model)
-    if (status := _int(request, "status", None, 100, 599)) is not None:
-        rows = rows.filter(status=status)
-    if (cursor := _int(request, "cursor", None, 1, MAX_CURSOR)) is not None:
-        rows = rows.filter(id__lt=cursor)
-    limit = _int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT) or DEFAULT_LIMIT
-    page = list(rows.order_by("-id")[: limit + 1])
-    next_cursor = str(page[limit - 1].id) if len(page) > limit else None
-    data = RequestLogSerializer(page[:limit], many=True).data
-    return Response({"data": data, "next_cursor": next_cursor})
+    params = cast(Mapping[str, str], request.query_params)
+    export_format = wants_export(param(params, "format"), request.headers.get("Accept", ""))
+    if export_format is not None and export_format not in FORMATS:
+        raise Invalid("format", "'format' must be json, csv or jsonl.")
+    wanted = read_filter(params)
+    cursor = read_cursor(params)
+    if export_format is not None:
+        rows = newest_first(after(filtered(ctx.org, wanted), ctx.org, cursor))
+        return export_response(ctx.org, rows, export_format)
+    limit = integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    page = page_of(ctx.org, wanted, cursor, limit)
+    keys = {row.key_id for row in page.rows if row.key_id is not None}
+    labels = Labels(ctx.org, keys=keys)
+    data = RequestLogSerializer(page.rows, many=True, context={"labels": labels}).data
+    return Response({"data": data, "next_cursor": page.next_cursor})
