@@ -59,9 +59,30 @@ class RequestLog(models.Model):
     platform_fee_usd = models.DecimalField(max_digits=18, decimal_places=6, null=True)
 
     class Meta:
+        # The table is range-partitioned by UTC day on created_at (migration
+        # 0006, observability.partitions); in the database the primary key is
+        # (id, created_at) and request_id is unique per created_at, which still
+        # makes a re-drained event a no-op (created_at is the event's ts).
+        # Indexes serve the request log's pages, newest first with a keyset on
+        # (created_at, id): the org's whole log, or one key, project or model,
+        # or the errors (status >= 400; add that condition to an error_type
+        # filter so the planner takes this index). Each costs the drain a write
+        # per row, so what a filter can walk in the org index stays unindexed.
         indexes = [
-            models.Index(fields=["org", "-created_at"], name="requestlog_org_recent"),
-            models.Index(fields=["created_at"], name="requestlog_created"),
+            models.Index(fields=["org", "-created_at", "-id"], name="requestlog_org_newest"),
+            models.Index(fields=["key_id", "-created_at", "-id"], name="requestlog_key_newest"),
+            models.Index(
+                fields=["project_id", "-created_at", "-id"], name="requestlog_project_newest"
+            ),
+            models.Index(
+                fields=["org", "model_requested", "-created_at", "-id"],
+                name="requestlog_model_newest",
+            ),
+            models.Index(
+                fields=["org", "-created_at", "-id"],
+                name="requestlog_org_errors",
+                condition=models.Q(status__gte=400),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +142,8 @@ class Trace(models.Model):
     sealed = models.BinaryField()  # nonce + AES-256-GCM ciphertext and tag
 
     class Meta:
+        # Range-partitioned by UTC day on created_at like the request log
+        # (migration 0006); the database's primary key is (id, created_at).
         indexes = [models.Index(fields=["org", "request_id"], name="trace_org_request")]
 
     def __str__(self) -> str:

@@ -1,13 +1,42 @@
-"""Periodic observability tasks."""
+"""Periodic observability tasks (settings.CELERY_BEAT_SCHEDULE)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 
+from observability import partitions
 from observability.drain import drain_usage_stream
+from observability.retention import purge_expired
 
 
 @shared_task
 def drain_usage() -> int:
     """Move the proxy's usage events into the request log."""
     return drain_usage_stream()
+
+
+def _day(today: str | None) -> date:
+    return date.fromisoformat(today) if today else partitions.today_utc()
+
+
+@shared_task
+def create_partitions_ahead(today: str | None = None) -> list[str]:
+    """Create the day partitions of the retention window and AHEAD_DAYS past today.
+
+    `today` ("YYYY-MM-DD", UTC) is for tests and operators; beat passes none.
+    """
+    return partitions.ensure_ahead(_day(today))
+
+
+@shared_task
+def purge_expired_data(today: str | None = None) -> dict[str, object]:
+    """Shred the expired days' data keys and drop their partitions (observability.retention)."""
+    report = purge_expired(_day(today))
+    return {
+        "cutoff": report.cutoff.isoformat(),
+        "data_keys_shredded": report.data_keys_shredded,
+        "partitions_dropped": report.partitions_dropped,
+        "rollups_pruned": report.rollups_pruned,
+    }

@@ -14,8 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway.pii_policy.models import Action
-from observability.drain import WHERE
 from observability.models import RequestLog
+from observability.usage_rows import WHERE
 from tenants.api.auth import OrgContext, role_may
 from tenants.api.schema import NO_NUL_PATTERN
 from tenants.errors import Invalid
