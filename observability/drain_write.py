@@ -40,7 +40,7 @@ CREATE TEMP TABLE IF NOT EXISTS {STAGING} (
     client_disconnected boolean, redactions jsonb, upstream_host varchar(255),
     error_provider varchar(32), routing_version bigint, task varchar(32),
     platform_fee_usd numeric(18, 6),
-    keep_log boolean NOT NULL, trace_day date, trace_sealed bytea,
+    keep_log boolean NOT NULL, trace_day date, trace_sealed text,
     ledger_org_id uuid, ledger_kind varchar(16), ledger_cost_nano bigint,
     ledger_windows varchar(100)[], ledger_occurred_at timestamptz
 ) ON COMMIT DELETE ROWS;
@@ -63,11 +63,11 @@ _WRITE = f"""
 WITH inserted AS (
     INSERT INTO observability_requestlog ({_LOG})
     SELECT {_LOG} FROM {STAGING} WHERE keep_log
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (request_id, created_at) DO NOTHING
     RETURNING request_id, created_at
 ), traced AS (
     INSERT INTO observability_trace (request_id, org_id, created_at, day, sealed)
-    SELECT s.request_id, s.org_id, s.created_at, s.trace_day, s.trace_sealed
+    SELECT s.request_id, s.org_id, s.created_at, s.trace_day, decode(s.trace_sealed, 'base64')
     FROM {STAGING} s JOIN inserted i USING (request_id, created_at)
     WHERE s.trace_sealed IS NOT NULL
 ), booked AS (
