@@ -100,7 +100,9 @@ def main(argv: list[str]) -> int:
     from tenants.models import Organization
 
     call_command("migrate", "--noinput", verbosity=0)
-    org, _ = Organization.objects.get_or_create(slug="bench-drain", defaults={"name": "Bench drain"})
+    org, _ = Organization.objects.get_or_create(
+        slug="bench-drain", defaults={"name": "Bench drain"}
+    )
     if args.batch:
         drain.BATCH = args.batch
     client = get_redis()
