@@ -67,7 +67,10 @@ FORWARD = (
     CREATE INDEX requestlog_model_newest
         ON observability_requestlog (org_id, model_requested, created_at DESC, id DESC);
     CREATE INDEX requestlog_org_errors
-        ON observability_requestlog (org_id, created_at DESC, id DESC) WHERE status >= 400;
+        ON observability_requestlog (org_id, status, created_at DESC, id DESC) WHERE status >= 400;
+    CREATE INDEX requestlog_error_type
+        ON observability_requestlog (org_id, error_type, created_at DESC, id DESC)
+        WHERE NOT error_type = '';
     """
     + _unpartition("observability_trace")
     + """
@@ -121,8 +124,8 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.RunSQL(FORWARD, reverse_sql=migrations.RunSQL.noop),
-                migrations.RunPython(_create_partitions_and_copy, migrations.RunPython.noop),
+                migrations.RunSQL(FORWARD),  # irreversible: the rows moved
+                migrations.RunPython(_create_partitions_and_copy),
             ],
             state_operations=[
                 migrations.RemoveIndex(model_name="requestlog", name="requestlog_org_recent"),
@@ -157,8 +160,16 @@ class Migration(migrations.Migration):
                     model_name="requestlog",
                     index=models.Index(
                         condition=models.Q(status__gte=400),
-                        fields=["org", "-created_at", "-id"],
+                        fields=["org", "status", "-created_at", "-id"],
                         name="requestlog_org_errors",
+                    ),
+                ),
+                migrations.AddIndex(
+                    model_name="requestlog",
+                    index=models.Index(
+                        condition=models.Q(("error_type", ""), _negated=True),
+                        fields=["org", "error_type", "-created_at", "-id"],
+                        name="requestlog_error_type",
                     ),
                 ),
             ],
