@@ -12,7 +12,6 @@ commits together or not at all.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
@@ -111,21 +110,20 @@ def _staged(row: UsageRow, keep_log: bool) -> tuple[object, ...]:
     return (*row.log, keep_log, trace_day, sealed, *booked)
 
 
-def rollups_of(rows: Iterable[UsageRow]) -> dict[RollupKey, list[int | list[int]]]:
+def rollups_of(rows: Iterable[UsageRow]) -> dict[RollupKey, tuple[list[int], list[int]]]:
     """Per group: the sums of _SUMS and the latency histogram, of the rows given."""
-    groups: dict[RollupKey, list[int | list[int]]] = {}
-    histograms: dict[RollupKey, list[int]] = defaultdict(lambda: [0] * BUCKETS)
+    groups: dict[RollupKey, tuple[list[int], list[int]]] = {}
     for row in rows:
         if row.rollup_key is None:
             continue
-        *sums, bucket = row.rollup_values
-        totals = groups.get(row.rollup_key)
-        if totals is None:
-            groups[row.rollup_key] = [*sums, histograms[row.rollup_key]]
-        else:
-            for i, value in enumerate(sums):
-                totals[i] = int(totals[i]) + value  # type: ignore[call-overload]
-        histograms[row.rollup_key][bucket] += 1
+        *values, bucket = row.rollup_values
+        group = groups.get(row.rollup_key)
+        if group is None:
+            group = groups[row.rollup_key] = ([0] * len(_SUMS), [0] * BUCKETS)
+        sums, histogram = group
+        for i, value in enumerate(values):
+            sums[i] += value
+        histogram[bucket] += 1
     return groups
 
 
@@ -155,7 +153,7 @@ def write_batch(rows: list[UsageRow], keep: set[str]) -> int:
             groups = rollups_of(fresh)
             if groups:
                 with cursor.copy(f"COPY {ROLLUP_STAGING} ({_ROLLUP_COLUMNS}) FROM STDIN") as copy:
-                    for key, values in groups.items():
-                        copy.write_row((*key, *values))
+                    for key, (sums, histogram) in groups.items():
+                        copy.write_row((*key, *sums, histogram))
                 cursor.execute(_ROLLUP)
     return len(inserted)

@@ -228,9 +228,9 @@ def upstream_host_of(event: Mapping[str, object]) -> str:
 
 
 def trace_of(
-    event: Mapping[str, object], org_id: uuid.UUID | None, day: date
-) -> tuple[date, bytes] | None:
-    """The sealed trace's day and bytes, or None (none sent, or not one we store: counted).
+    event: Mapping[str, object], org_id: str | None, day: date
+) -> tuple[date, str] | None:
+    """The sealed trace's day and base64, or None (none sent, or not one we store: counted).
 
     The drain never opens a trace; it checks only that the envelope is ours:
     a real day within one of the request's (whose data key sealed it), valid

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
@@ -105,7 +106,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows, days = options["rows"], options["days"]
-        if rows < 1 or not 1 <= days <= partitions.settings.RETENTION_DAYS:
+        if rows < 1 or not 1 <= days <= settings.RETENTION_DAYS:
             raise CommandError("--rows must be positive and --days within the retention")
         org = Organization.objects.filter(slug=options["org"]).first()
         if org is None:
