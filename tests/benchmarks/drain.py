@@ -120,7 +120,8 @@ def main(argv: list[str]) -> int:
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu0
     print(f"drain: {written} events in {elapsed:.2f} s = {written / elapsed:,.0f} events/s"
           f" (batch {drain.BATCH}; worker CPU {cpu / elapsed:.0%} of one core;"
-          f" 50% with a ledger entry, 20% with a 4 KiB trace)")  # fmt: skip
+          f" 50% with a ledger entry, 20% with a 4 KiB trace;"
+          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
     return 0 if written == args.events else 1
 
 
