@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -120,10 +121,15 @@ def _too_far(row: UsageRow, today: date) -> bool:
     return row.day > today + timedelta(days=MAX_FUTURE_DAYS)
 
 
-def _store(
-    client: RedisClient, entries: list[tuple[bytes, dict[bytes, bytes] | None]], today: date
-) -> int:
-    """Write a batch; an event the database refuses is set aside, the others are written."""
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    ids: list[bytes]  # every entry read, acknowledged once the batch is written
+    pending: list[_Entry]
+    letters: list[DeadLetter]
+
+
+def _parse(entries: list[tuple[bytes, dict[bytes, bytes] | None]], today: date) -> _Batch:
+    """Read a batch's events; those that cannot be read are set aside."""
     pending: list[_Entry] = []
     letters: list[DeadLetter] = []
     seen: set[str] = set()
@@ -141,27 +147,39 @@ def _store(
         elif row.request_id not in seen:  # written twice in one batch: once is enough
             seen.add(row.request_id)
             pending.append(_Entry(entry_id, raw, row))
-    if pending:
-        refused = _write_halves(pending, today)
+    return _Batch([entry_id for entry_id, _ in entries], pending, letters)
+
+
+def _store(client: RedisClient, batch: _Batch, today: date) -> int:
+    """Write a batch; an event the database refuses is set aside, the others are written."""
+    letters = list(batch.letters)
+    written = 0
+    if batch.pending:
+        refused = _write_halves(batch.pending, today)
         letters += refused
         cutoff = partitions.retention_cutoff(today)
-        expired = sum(1 for entry in pending if entry.row.day < cutoff)
+        expired = sum(1 for entry in batch.pending if entry.row.day < cutoff)
         if expired:
             USAGE_EVENTS_EXPIRED.inc(expired)
-        written = len(pending) - len(refused) - expired
-    else:
-        written = 0
+        written = len(batch.pending) - len(refused) - expired
     if letters:
         set_aside(client, letters)
-    ids = [entry_id for entry_id, _ in entries]
     # Acknowledge only after the commit (and the setting aside); then delete,
     # so the stream stays small.
-    client.xack(STREAM, GROUP, *ids)
-    client.xdel(STREAM, *ids)
+    client.xack(STREAM, GROUP, *batch.ids)
+    client.xdel(STREAM, *batch.ids)
     return written
 
 
-def _drain(client: RedisClient, claim_idle_ms: int, today: date | None) -> int:
+def _read(client: RedisClient, consumer: str, today: date) -> _Batch | None:
+    """The next batch of new entries, read and parsed; None when the stream has none."""
+    response: Any = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH)
+    if not response or not response[0][1]:
+        return None
+    return _parse(response[0][1], today)
+
+
+def _drain(client: RedisClient, claim_idle_ms: int, today: date) -> int:
     _ensure_group(client)
     consumer = _consumer()
     written = 0
@@ -170,15 +188,20 @@ def _drain(client: RedisClient, claim_idle_ms: int, today: date | None) -> int:
         STREAM, GROUP, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=BATCH
     )
     if claimed and claimed[1]:
-        written += _store(client, claimed[1], today or partitions.today_utc())
-    for _ in range(MAX_BATCHES):
-        response: Any = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH)
-        if not response:
-            break
-        entries = response[0][1]
-        if not entries:
-            break
-        written += _store(client, entries, today or partitions.today_utc())
+        written += _store(client, _parse(claimed[1], today), today)
+    # The next batch is read and parsed in a second thread while this one is
+    # written: parsing is the worker's CPU, writing mostly waiting for
+    # PostgreSQL (the GIL is released), so one process does both at once.
+    # A batch read ahead is pending like any other: if this run dies, it is
+    # claimed again; the last turn reads nothing ahead, so none is left behind.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drain-read") as reader:
+        upcoming: Future[_Batch | None] | None = reader.submit(_read, client, consumer, today)
+        for turn in range(MAX_BATCHES):
+            if upcoming is None or (batch := upcoming.result()) is None:
+                break
+            ahead = turn + 1 < MAX_BATCHES
+            upcoming = reader.submit(_read, client, consumer, today) if ahead else None
+            written += _store(client, batch, today)
     return written
 
 
@@ -198,7 +221,7 @@ def drain_usage_stream(
     retention. `today` (UTC) is for tests that drive the clock.
     """
     try:
-        return _drain(client or get_redis(), claim_idle_ms, today)
+        return _drain(client or get_redis(), claim_idle_ms, today or partitions.today_utc())
     except DatabaseError as e:
         # The database's message may quote an event; only its type goes on.
         raise DrainStalled(f"{type(e).__name__}; the batch stays pending") from None

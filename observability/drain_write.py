@@ -77,7 +77,7 @@ WITH inserted AS (
     ORDER BY request_id
     ON CONFLICT (request_id) DO NOTHING
 )
-SELECT request_id, created_at FROM inserted
+SELECT request_id FROM inserted
 """  # noqa: S608
 _GROUP = "org_id, day, project_id, key_id, user_id, model, provider, status, task"
 _SUMS = (
@@ -100,13 +100,20 @@ ON CONFLICT ({_GROUP}) DO UPDATE SET
 """  # noqa: S608
 
 
+def array_literal(items: Iterable[object]) -> str:
+    """PostgreSQL's text form of an array (cheaper than psycopg's list dumper, per row)."""
+    quoted = (str(item).replace("\\", "\\\\").replace('"', '\\"') for item in items)
+    return "{" + ",".join(f'"{item}"' for item in quoted) + "}"
+
+
 def _staged(row: UsageRow, keep_log: bool) -> tuple[object, ...]:
     trace_day, sealed = row.trace if row.trace is not None else (None, None)
     ledger = row.ledger
     if ledger is None:
         booked: tuple[object, ...] = (None, None, None, None, None)
     else:
-        booked = (ledger.org_id, ledger.kind, ledger.cost_nano, ledger.windows, ledger.occurred_at)
+        windows = array_literal(ledger.windows)
+        booked = (ledger.org_id, ledger.kind, ledger.cost_nano, windows, ledger.occurred_at)
     return (*row.log, keep_log, trace_day, sealed, *booked)
 
 
@@ -148,12 +155,14 @@ def write_batch(rows: list[UsageRow], keep: set[str]) -> int:
                 for row in rows:
                     copy.write_row(_staged(row, row.request_id in keep))
             cursor.execute(_WRITE)
-            inserted = {(request_id, created_at) for request_id, created_at in cursor.fetchall()}
-            fresh = [row for row in rows if (row.request_id, row.created_at) in inserted]
+            # The batch holds each request id once (observability.drain), so the
+            # id alone says which rows were inserted.
+            inserted = {request_id for (request_id,) in cursor.fetchall()}
+            fresh = [row for row in rows if row.request_id in inserted]
             groups = rollups_of(fresh)
             if groups:
                 with cursor.copy(f"COPY {ROLLUP_STAGING} ({_ROLLUP_COLUMNS}) FROM STDIN") as copy:
                     for key, (sums, histogram) in groups.items():
-                        copy.write_row((*key, *sums, histogram))
+                        copy.write_row((*key, *sums, array_literal(histogram)))
                 cursor.execute(_ROLLUP)
     return len(inserted)

@@ -227,9 +227,7 @@ def upstream_host_of(event: Mapping[str, object]) -> str:
     return ""
 
 
-def trace_of(
-    event: Mapping[str, object], org_id: str | None, day: date
-) -> tuple[date, str] | None:
+def trace_of(event: Mapping[str, object], org_id: str | None, day: date) -> tuple[date, str] | None:
     """The sealed trace's day and base64, or None (none sent, or not one we store: counted).
 
     The drain never opens a trace; it checks only that the envelope is ours:
