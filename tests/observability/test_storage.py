@@ -311,3 +311,23 @@ def test_the_drain_books_the_ledger_entry_settled_entry_makes(
     assert (booked.org_id, booked.kind, booked.cost_nano, booked.windows, booked.occurred_at) == (
         made.org_id, made.kind, made.cost_nano, made.windows, made.occurred_at,
     )  # fmt: skip
+
+
+def test_deleting_an_org_deletes_its_rows_in_every_partition(
+    alice: Persona, charlie: Persona, redis_client: redis.Redis
+) -> None:
+    today = partitions.today_utc()
+    key = data_key_of(alice.org, today)
+    events = [usage_event_of(alice, ts=_ts(today - timedelta(days=i))) for i in range(3)]
+    events[0]["trace"] = sealed_trace(key, alice.org, today, events[0]["request_id"])
+    kept = usage_event_of(charlie)
+    for event in [*events, kept]:
+        push_usage(redis_client, event)
+    drain_usage_stream(redis_client)
+
+    alice.org.delete()
+
+    assert not RequestLog.objects.filter(request_id__in=[e["request_id"] for e in events]).exists()
+    assert not Trace.objects.exists()
+    assert not UsageRollup.objects.exclude(org=charlie.org).exists()
+    assert RequestLog.objects.filter(request_id=kept["request_id"]).exists()
