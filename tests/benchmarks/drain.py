@@ -140,7 +140,7 @@ def main(argv: list[str]) -> int:
     overlapped = max(worker, database + streams)
     print(f"CPU per event: worker {worker:.0f} us + PostgreSQL backend {database:.0f} us"
           f" + Redis {streams:.0f} us = {total:.0f} us; on idle cores one worker would do"
-          f" {1e6 / total:,.0f} (nothing overlapped) to {1e6 / overlapped:,.0f}"
+          f" {1e6 / total:,.0f} (nothing overlapped) to at most {1e6 / overlapped:,.0f}"
           " events/s")  # fmt: skip
     return 0 if written == args.events else 1
 
