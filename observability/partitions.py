@@ -13,6 +13,12 @@ makes sure its days exist first, through ensure_partitions.
 Creation and dropping take one transaction-scoped advisory lock, so two
 workers (or a worker and beat) creating the same day never race on the
 catalog; CREATE TABLE IF NOT EXISTS then makes a repeat a no-op.
+
+Both also take an ACCESS EXCLUSIVE lock on the parent table for a moment. A
+long reader (a streamed export) would make them wait, and every query queued
+behind them with it, so they give up after LOCK_TIMEOUT (OperationalError)
+and are tried again: beat creates days long before they are needed, and the
+purge task retries.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ AHEAD_DAYS = 3
 # Any constant shared by every process: the key of the advisory lock.
 _LOCK_KEY = 0x5E1_0B5_DA7
 _SUFFIX = re.compile(r"_p(\d{8})$")
+LOCK_TIMEOUT = "5s"
 
 
 def today_utc(now: datetime | None = None) -> date:
@@ -83,6 +90,7 @@ def ensure_partitions(first: date, last: date, tables: tuple[str, ...] = TABLES)
         return created
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         for table in tables:
             existing = set(list_partitions(table))
             for day in _days(first, last):
@@ -107,6 +115,7 @@ def drop_partitions_before(day: date, tables: tuple[str, ...] = TABLES) -> list[
     dropped: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         for table in tables:
             for old in list_partitions(table):
                 if old < day:

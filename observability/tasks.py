@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from celery import shared_task
+from django.db import OperationalError
 
 from observability import partitions
 from observability.drain import drain_usage_stream
@@ -21,7 +22,9 @@ def _day(today: str | None) -> date:
     return date.fromisoformat(today) if today else partitions.today_utc()
 
 
-@shared_task
+# A partition's DDL gives up after partitions.LOCK_TIMEOUT behind a long
+# reader: tried again a few minutes later rather than waiting for the next run.
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=60, max_retries=10)
 def create_partitions_ahead(today: str | None = None) -> list[str]:
     """Create the day partitions of the retention window and AHEAD_DAYS past today.
 
@@ -30,7 +33,7 @@ def create_partitions_ahead(today: str | None = None) -> list[str]:
     return partitions.ensure_ahead(_day(today))
 
 
-@shared_task
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=60, max_retries=10)
 def purge_expired_data(today: str | None = None) -> dict[str, object]:
     """Shred the expired days' data keys and drop their partitions (observability.retention)."""
     report = purge_expired(_day(today))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from observability import partitions
 from observability.tasks import create_partitions_ahead
@@ -103,3 +103,29 @@ def test_two_workers_creating_the_same_days_at_once_both_succeed(
         for i in range(5)
     )
     assert created == expected  # each day made once, by one worker or the other
+
+
+def test_creating_a_partition_behind_a_long_reader_gives_up_instead_of_queueing_everyone(
+    transactional_db: None,
+) -> None:
+    reading, done = threading.Event(), threading.Event()
+
+    def long_reader() -> None:  # a streamed export, say: its transaction holds the log open
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM observability_requestlog")
+                reading.set()
+                done.wait(60)
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=long_reader)
+    reader.start()
+    try:
+        assert reading.wait(30)
+        with pytest.raises(OperationalError):
+            partitions.ensure_partitions(FAR + timedelta(days=300), FAR + timedelta(days=300))
+    finally:
+        done.set()
+        reader.join()
+    assert FAR + timedelta(days=300) not in partitions.list_partitions()
