@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint lint-imports format typecheck migrations-check bench pii-eval lock clean wipe vendor-js
+.PHONY: run test check lint lint-imports format typecheck migrations-check bench bench-drain bench-storage pii-eval lock clean wipe vendor-js
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,17 @@ check: lint lint-imports typecheck migrations-check test
 
 bench: $(STAMP)
 	@$(PY) -m tests.benchmarks.run
+
+# Usage events per second one drain worker writes (log, traces, rollups, ledger).
+BENCH_EVENTS ?= 100000
+bench-drain: $(STAMP)
+	@$(PY) -m tests.benchmarks.drain --events $(BENCH_EVENTS)
+
+# Request-log pages and the 30-day usage aggregation over ROWS generated rows
+# of one org (seeded once into the embedded database, reused by later runs).
+ROWS ?= 10000000
+bench-storage: $(STAMP)
+	@$(PY) -m tests.benchmarks.storage --rows $(ROWS)
 
 # PII detection quality and speed on the committed corpus (tests/pii_eval).
 pii-eval: $(STAMP)

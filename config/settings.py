@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -247,6 +248,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "observability.tasks.create_data_keys_ahead",
         "schedule": 900.0,
         "options": {"expires": 900.0},
+    },
+    # Day partitions of the request log and traces (observability.partitions):
+    # hourly, a no-op once a day's exist, so a missed run costs nothing.
+    "create-partitions-ahead": {
+        "task": "observability.tasks.create_partitions_ahead",
+        "schedule": 3600.0,
+    },
+    # The retention purge (observability.retention): daily, just after
+    # midnight UTC; a missed day is caught up by the next run.
+    "purge-expired-data": {
+        "task": "observability.tasks.purge_expired_data",
+        "schedule": crontab(hour="0", minute="20"),
     },
 }
 

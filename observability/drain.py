@@ -1,65 +1,58 @@
-"""Drain the proxy's usage stream into the request log, in batches, at least once.
+"""Drain the proxy's usage stream into the request log, rollups, traces and ledger, at least once.
 
 A consumer group keeps each entry pending until its batch is committed, so
 a worker that dies mid-batch loses nothing: the entries are claimed again
-after CLAIM_IDLE_MS and re-inserted; the unique request_id makes that a no-op.
+after CLAIM_IDLE_MS and written again; the request log's unique
+(request_id, created_at) makes that a no-op, and rollups add only the rows
+actually inserted, so a replay counts once (observability.drain_write).
 
-A batch the database refuses is written again event by event, each log row
-with its ledger entry in one transaction (both or neither); an event refused
-alone is set aside on the dead-letter stream (observability.dead_letters)
-and acknowledged, so one tenant's bad event never holds up another's log or
-ledger. Only an unreachable database leaves a batch pending.
+Each batch is one transaction: log rows (day-partitioned), their traces, the
+rollups and the ledger entries, all or none. The days it needs get their
+partition first, in a short transaction of their own (observability.partitions);
+an event of a day before the retention's cutoff is dropped and counted
+(no per-request row older than the retention may exist), though its ledger
+entry is still booked: it is money, and gateway.budgets compacts old entries
+into per-day totals.
+
+A batch the database refuses is split in halves and each half written alone,
+down to single events; an event refused alone is set aside on the
+dead-letter stream (observability.dead_letters) and acknowledged, so one
+tenant's bad event never holds up another's log or ledger. Only an
+unreachable database leaves a batch pending.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
-import uuid
-from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from itertools import islice
-from typing import Any, TypedDict, cast
+from datetime import date, timedelta
+from typing import Any
 
-import orjson
 import redis
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from config.redis import RedisClient, get_redis
-from gateway.budgets.ledger import settled_entry
-from gateway.budgets.models import LedgerEntry
-from gateway.models import Strategy
-from gateway.pii_policy.models import Action
-from gateway.shared.usage_event import STREAM, UsageEvent
+from gateway.proxy.metrics import USAGE_EVENTS_EXPIRED
+from gateway.shared.usage_event import STREAM
+from observability import partitions
 from observability.dead_letters import MALFORMED, DeadLetter, set_aside
-from observability.models import RequestLog
+from observability.drain_write import write_batch
+from observability.usage_rows import UsageRow, usage_row
 
 log = logging.getLogger(__name__)
 GROUP = "request-log"
-BATCH = 500
-MAX_BATCHES = 40  # per task run, so one run stays short
+BATCH = 2000
+MAX_BATCHES = 20  # per task run, so one run stays short
 CLAIM_IDLE_MS = 60_000
-MAX_REDACTIONS = 64
-MAX_COUNT = 2**31 - 1
-WHERE = ("prompt", "answer")
-# Entity types, built-in or a tenant's pattern name: never free text, which could be a value.
-_ENTITY = re.compile(r"[A-Z][A-Z0-9_]*")
-_DETECTOR = re.compile(r"[A-Za-z0-9_.:-]+")
-_ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")
-
-
-class Redaction(TypedDict):
-    """One line of a request's PII audit: how many of a type, what was done, where."""
-
-    entity: str
-    action: str  # mask | pseudonymize | block | allow
-    count: int
-    detector: str
-    where: str  # prompt | answer
+# An event dated further ahead than this is not ours to keep (a proxy's clock
+# gone wrong): its row would outlive the retention by as long.
+MAX_FUTURE_DAYS = 7
+# Days known to have their partitions, so a batch does not ask the catalog;
+# forgotten whenever a batch is refused (a partition may have been dropped).
+_ready_days: set[date] = set()
 
 
 def _consumer() -> str:
@@ -72,105 +65,6 @@ def _ensure_group(client: RedisClient) -> None:
     except redis.ResponseError as e:
         if "BUSYGROUP" not in str(e):
             raise
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _decimal(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value is not None else None
-    except InvalidOperation:
-        return None
-
-
-def _text(value: object, limit: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
-
-
-def _redaction(item: object) -> Redaction | None:
-    """One item as the log keeps it, or None when it is not of the documented shape."""
-    if not isinstance(item, dict):
-        return None
-    entity, detector = _text(item.get("entity"), 64), _text(item.get("detector"), 64)
-    action, where, count = item.get("action"), item.get("where"), item.get("count")
-    if entity is None or not _ENTITY.fullmatch(entity):
-        return None
-    if detector is None or not _DETECTOR.fullmatch(detector):
-        return None
-    if action not in Action.values or where not in WHERE:
-        return None
-    if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= MAX_COUNT:
-        return None
-    return {
-        "entity": entity,
-        "action": str(action),
-        "count": count,
-        "detector": detector,
-        "where": str(where),
-    }
-
-
-def redactions_of(event: Mapping[str, object]) -> list[Redaction]:
-    """The event's redaction counts, items of the wrong shape dropped, at most MAX_REDACTIONS.
-
-    Optional (events from before the PII stage have none) and checked item by
-    item: a bad item must neither block the stream nor put a value, rather
-    than a count, into the log.
-    """
-    given = event.get("redactions")
-    if not isinstance(given, list):
-        return []
-    kept = (redaction for redaction in map(_redaction, given) if redaction is not None)
-    return list(islice(kept, MAX_REDACTIONS))
-
-
-def strategy_of(event: Mapping[str, object]) -> str:
-    """The route's strategy if it is one of ours, else "" (optional: older events have none)."""
-    given = event.get("strategy")
-    return given if isinstance(given, str) and given in Strategy.values else ""
-
-
-def error_code_of(event: Mapping[str, object]) -> str:
-    """The error's code if it reads like one of ours, else "" (optional: older events have none)."""
-    given = event.get("error_code")
-    return given if isinstance(given, str) and _ERROR_CODE.fullmatch(given) else ""
-
-
-def row_from(event: UsageEvent) -> RequestLog:
-    return RequestLog(
-        request_id=event["request_id"],
-        org_id=_uuid(event["org_id"]),
-        project_id=_uuid(event["project_id"]),
-        team_id=_uuid(event["team_id"]),
-        key_id=_uuid(event["key_id"]),
-        user_id=_uuid(event["user_id"]),
-        created_at=datetime.fromtimestamp(event["ts"], tz=UTC),
-        endpoint=event["endpoint"][:64],
-        model_requested=(event["model_requested"] or "")[:200],
-        model_dispatched=(event["model_dispatched"] or "")[:200],
-        provider=(event["provider"] or "")[:32],
-        deployment_id=(event["deployment_id"] or "")[:100],
-        strategy=strategy_of(cast(Mapping[str, object], event)),
-        stream=event["stream"],
-        status=event["status"],
-        error_type=(event["error_type"] or "")[:64],
-        error_code=error_code_of(cast(Mapping[str, object], event)),
-        input_tokens=event["input_tokens"],
-        output_tokens=event["output_tokens"],
-        cached_input_tokens=event["cached_input_tokens"],
-        reasoning_tokens=event["reasoning_tokens"],
-        latency_ms=event["latency_ms"],
-        ttfb_ms=event["ttfb_ms"],
-        cost_usd=_decimal(event["cost_usd"]),
-        attempts=event["attempts"],
-        client_disconnected=event["client_disconnected"],
-        redactions=redactions_of(cast(Mapping[str, object], event)),
-    )
 
 
 # What a usage event that cannot be read raises on its way to a row.
@@ -189,97 +83,103 @@ class DrainStalled(Exception):
     """
 
 
-@dataclass(frozen=True)
-class _Pending:
+@dataclass(frozen=True, slots=True)
+class _Entry:
     entry_id: bytes
     raw: bytes
-    row: RequestLog
-    ledger: LedgerEntry | None
+    row: UsageRow
 
 
-def without_nul(value: Any) -> Any:
-    """The decoded event with NUL characters removed from every string.
-
-    PostgreSQL stores no NUL in text or jsonb; proxies refuse them in what a
-    tenant sends, but an event written by an older proxy may still carry one,
-    and its ledger entry (money) is worth more than a NUL in a model name.
-    """
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {without_nul(key): without_nul(item) for key, item in value.items()}
-    return value
+def _with_partitions(rows: list[UsageRow], today: date) -> set[str]:
+    """Make sure the rows' days have partitions; return the request ids whose log row is kept."""
+    cutoff = partitions.retention_cutoff(today)
+    kept = {row.request_id for row in rows if row.day >= cutoff}
+    missing = {row.day for row in rows if row.day >= cutoff} - _ready_days
+    for day in sorted(missing):
+        partitions.ensure_partitions(day, day)
+        _ready_days.add(day)
+    return kept
 
 
-def _read(entry_id: bytes, raw: bytes) -> _Pending:
-    event: UsageEvent = orjson.loads(raw)
-    # orjson writes a NUL as the escape \u0000: only such events need the walk.
-    if b"\\u0000" in raw:
-        event = without_nul(event)
-    ledger = settled_entry(event) if event.get("windows") else None
-    return _Pending(entry_id, raw, row_from(event), ledger)
+def _write_halves(entries: list[_Entry], today: date) -> list[DeadLetter]:
+    """Write the entries, a refused batch in halves (recursively); return those refused alone."""
+    rows = [entry.row for entry in entries]
+    try:
+        write_batch(rows, _with_partitions(rows, today))
+        return []
+    except _DATABASE_AWAY:
+        raise
+    except Exception as e:  # whatever the refusal, it must not block the stream
+        _ready_days.clear()  # a partition may have gone (a purge): ask the catalog again
+        if len(entries) == 1:
+            return [DeadLetter(entries[0].entry_id, entries[0].raw, type(e).__name__)]
+    middle = len(entries) // 2
+    return _write_halves(entries[:middle], today) + _write_halves(entries[middle:], today)
 
 
-def _write(events: list[_Pending]) -> None:
-    """Write the events' log rows and ledger entries in one transaction: all or none."""
-    with transaction.atomic():
-        # Foreign keys are checked at each insert, not at commit, so a refused
-        # event fails here, inside the block, whether or not it is nested.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        RequestLog.objects.bulk_create([event.row for event in events], ignore_conflicts=True)
-        # A reaped request's entry (its estimate) wins over a late settlement.
-        ledger = [event.ledger for event in events if event.ledger is not None]
-        LedgerEntry.objects.bulk_create(ledger, ignore_conflicts=True)
+def _too_far(row: UsageRow, today: date) -> bool:
+    return row.day > today + timedelta(days=MAX_FUTURE_DAYS)
 
 
-def _write_each(events: list[_Pending]) -> list[DeadLetter]:
-    """Write the events one by one, each row with its ledger entry; return those refused."""
-    refused = []
-    for event in events:
-        try:
-            _write([event])
-        except _DATABASE_AWAY:
-            raise
-        except Exception as e:  # whatever the refusal, it must not block the stream
-            refused.append(DeadLetter(event.entry_id, event.raw, type(e).__name__))
-    return refused
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    ids: list[bytes]  # every entry read, acknowledged once the batch is written
+    pending: list[_Entry]
+    letters: list[DeadLetter]
 
 
-def _store(client: RedisClient, entries: list[tuple[bytes, dict[bytes, bytes] | None]]) -> int:
-    """Write a batch; an event the database refuses is set aside, the others are written."""
-    pending, letters = [], []
+def _parse(entries: list[tuple[bytes, dict[bytes, bytes] | None]], today: date) -> _Batch:
+    """Read a batch's events; those that cannot be read are set aside."""
+    pending: list[_Entry] = []
+    letters: list[DeadLetter] = []
+    seen: set[str] = set()
     for entry_id, fields in entries:
         raw = fields.get(b"e") if fields else None
         if raw is None:
             continue  # deleted while pending: nothing left to write or keep
         try:
-            pending.append(_read(entry_id, raw))
+            row = usage_row(raw)
         except _MALFORMED_EVENT:
             letters.append(DeadLetter(entry_id, raw, MALFORMED))
-    written = len(pending)
-    if pending:
-        try:
-            _write(pending)
-        except _DATABASE_AWAY:
-            raise
-        except Exception:  # an event was refused: find it by writing each alone
-            refused = _write_each(pending)
-            written -= len(refused)
-            letters += refused
+            continue
+        if _too_far(row, today):
+            letters.append(DeadLetter(entry_id, raw, MALFORMED))
+        elif row.request_id not in seen:  # written twice in one batch: once is enough
+            seen.add(row.request_id)
+            pending.append(_Entry(entry_id, raw, row))
+    return _Batch([entry_id for entry_id, _ in entries], pending, letters)
+
+
+def _store(client: RedisClient, batch: _Batch, today: date) -> int:
+    """Write a batch; an event the database refuses is set aside, the others are written."""
+    letters = list(batch.letters)
+    written = 0
+    if batch.pending:
+        refused = _write_halves(batch.pending, today)
+        letters += refused
+        cutoff = partitions.retention_cutoff(today)
+        expired = sum(1 for entry in batch.pending if entry.row.day < cutoff)
+        if expired:
+            USAGE_EVENTS_EXPIRED.inc(expired)
+        written = len(batch.pending) - len(refused) - expired
     if letters:
         set_aside(client, letters)
-    ids = [entry_id for entry_id, _ in entries]
     # Acknowledge only after the commit (and the setting aside); then delete,
     # so the stream stays small.
-    client.xack(STREAM, GROUP, *ids)
-    client.xdel(STREAM, *ids)
+    client.xack(STREAM, GROUP, *batch.ids)
+    client.xdel(STREAM, *batch.ids)
     return written
 
 
-def _drain(client: RedisClient, claim_idle_ms: int) -> int:
+def _read(client: RedisClient, consumer: str, today: date) -> _Batch | None:
+    """The next batch of new entries, read and parsed; None when the stream has none."""
+    response: Any = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH)
+    if not response or not response[0][1]:
+        return None
+    return _parse(response[0][1], today)
+
+
+def _drain(client: RedisClient, claim_idle_ms: int, today: date) -> int:
     _ensure_group(client)
     consumer = _consumer()
     written = 0
@@ -288,15 +188,20 @@ def _drain(client: RedisClient, claim_idle_ms: int) -> int:
         STREAM, GROUP, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=BATCH
     )
     if claimed and claimed[1]:
-        written += _store(client, claimed[1])
-    for _ in range(MAX_BATCHES):
-        response: Any = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH)
-        if not response:
-            break
-        entries = response[0][1]
-        if not entries:
-            break
-        written += _store(client, entries)
+        written += _store(client, _parse(claimed[1], today), today)
+    # The next batch is read and parsed in a second thread while this one is
+    # written: parsing is the worker's CPU, writing mostly waiting for
+    # PostgreSQL (the GIL is released), so one process does both at once.
+    # A batch read ahead is pending like any other: if this run dies, it is
+    # claimed again; the last turn reads nothing ahead, so none is left behind.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drain-read") as reader:
+        upcoming: Future[_Batch | None] | None = reader.submit(_read, client, consumer, today)
+        for turn in range(MAX_BATCHES):
+            if upcoming is None or (batch := upcoming.result()) is None:
+                break
+            ahead = turn + 1 < MAX_BATCHES
+            upcoming = reader.submit(_read, client, consumer, today) if ahead else None
+            written += _store(client, batch, today)
     return written
 
 
@@ -306,11 +211,17 @@ def write_pending_settlements(sender: object, client: RedisClient, **_: object) 
 
 
 def drain_usage_stream(
-    client: RedisClient | None = None, claim_idle_ms: int = CLAIM_IDLE_MS
+    client: RedisClient | None = None,
+    claim_idle_ms: int = CLAIM_IDLE_MS,
+    today: date | None = None,
 ) -> int:
-    """Move every waiting usage event into the request log; return how many rows were written."""
+    """Move every waiting usage event into the request log; return how many were written.
+
+    Written: logged now or before (a replay), not set aside nor past the
+    retention. `today` (UTC) is for tests that drive the clock.
+    """
     try:
-        return _drain(client or get_redis(), claim_idle_ms)
+        return _drain(client or get_redis(), claim_idle_ms, today or partitions.today_utc())
     except DatabaseError as e:
         # The database's message may quote an event; only its type goes on.
         raise DrainStalled(f"{type(e).__name__}; the batch stays pending") from None

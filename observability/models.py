@@ -59,9 +59,37 @@ class RequestLog(models.Model):
     platform_fee_usd = models.DecimalField(max_digits=18, decimal_places=6, null=True)
 
     class Meta:
+        # The table is range-partitioned by UTC day on created_at (migration
+        # 0006, observability.partitions); in the database the primary key is
+        # (id, created_at) and request_id is unique per created_at, which still
+        # makes a re-drained event a no-op (created_at is the event's ts).
+        # Indexes serve the request log's pages, newest first with a keyset on
+        # (created_at, id), for one org: all of it, or one key, project, model,
+        # error status or error type, so that even a filter matching nothing
+        # reads an index range rather than the org's whole window. Each full
+        # index costs the drain a write per row; the two partial ones only for
+        # failed requests. Status 200 (most rows) walks the org index.
         indexes = [
-            models.Index(fields=["org", "-created_at"], name="requestlog_org_recent"),
-            models.Index(fields=["created_at"], name="requestlog_created"),
+            models.Index(fields=["org", "-created_at", "-id"], name="requestlog_org_newest"),
+            models.Index(fields=["key_id", "-created_at", "-id"], name="requestlog_key_newest"),
+            models.Index(
+                fields=["project_id", "-created_at", "-id"], name="requestlog_project_newest"
+            ),
+            models.Index(
+                fields=["org", "model_requested", "-created_at", "-id"],
+                name="requestlog_model_newest",
+            ),
+            # Partial: only failed requests (a few percent) pay for these two.
+            models.Index(
+                fields=["org", "status", "-created_at", "-id"],
+                name="requestlog_org_errors",
+                condition=models.Q(status__gte=400),
+            ),
+            models.Index(
+                fields=["org", "error_type", "-created_at", "-id"],
+                name="requestlog_error_type",
+                condition=~models.Q(error_type=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +149,8 @@ class Trace(models.Model):
     sealed = models.BinaryField()  # nonce + AES-256-GCM ciphertext and tag
 
     class Meta:
+        # Range-partitioned by UTC day on created_at like the request log
+        # (migration 0006); the database's primary key is (id, created_at).
         indexes = [models.Index(fields=["org", "request_id"], name="trace_org_request")]
 
     def __str__(self) -> str:

@@ -60,10 +60,16 @@ USAGE_DEAD_LETTERS = Counter(
     ["reason"],  # malformed | refused (the database would not take it)
     registry=REGISTRY,
 )
+USAGE_EVENTS_EXPIRED = Counter(
+    "selixes_usage_events_expired",
+    "Usage events older than the retention, not logged by the drain (their ledger entry is).",
+    registry=REGISTRY,
+)
 TRACES_DROPPED = Counter(
     "selixes_traces_dropped",
     "Traces not kept although observability was on; never stored in clear instead.",
-    ["reason"],  # no_data_key | key_unreadable | unserializable
+    # no_data_key | key_unreadable | unserializable (proxy); invalid | too_large (drain)
+    ["reason"],
     registry=REGISTRY,
 )
 # Other modules' collectors (gauges of state they own), by name, so a

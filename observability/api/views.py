@@ -23,7 +23,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway.pii_policy.models import Action
-from observability.drain import WHERE
 from observability.models import RequestLog
 from observability.request_export import FORMATS, Labels, export_response, wants_export
 from observability.request_query import (
@@ -39,6 +38,7 @@ from observability.request_query import (
     read_cursor,
     read_filter,
 )
+from observability.usage_rows import WHERE
 from tenants.api.auth import OrgContext, role_may
 from tenants.api.schema import NO_NUL_PATTERN
 from tenants.errors import Invalid

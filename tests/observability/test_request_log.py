@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 import redis
 from rest_framework.test import APIClient
@@ -72,12 +75,20 @@ def test_rejected_requests_without_an_org_are_kept_but_shown_to_nobody(
     assert alice_api.get("/api/v1/requests/").json()["data"] == []
 
 
+# A minute of two hours ago: within the retention (older events are not logged).
+BASE_TS = (int(time.time()) // 60 - 120) * 60
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @pytest.fixture
 def logged_requests(alice: Persona, charlie: Persona, redis_client: redis.Redis) -> list[str]:
     ids = []
     for index in range(5):
         event = usage_event_of(alice, model_requested="gpt-demo" if index % 2 else "claude-demo")
-        event["ts"] = 1_790_000_000 + index * 60
+        event["ts"] = BASE_TS + index * 60
         ids.append(event["request_id"])
         push_usage(redis_client, event)
     push_usage(redis_client, usage_event_of(charlie))
@@ -103,9 +114,8 @@ def test_the_api_filters_by_model_and_time(
 ) -> None:
     by_model = alice_api.get("/api/v1/requests/?model=gpt-demo").json()["data"]
     assert len(by_model) == 2
-    window = alice_api.get(
-        "/api/v1/requests/?from=2026-09-21T14:14:00Z&to=2026-09-21T14:16:00Z"
-    ).json()["data"]
+    since, until = _iso(BASE_TS + 40), _iso(BASE_TS + 160)  # the 2nd and 3rd requests
+    window = alice_api.get(f"/api/v1/requests/?from={since}&to={until}").json()["data"]
     assert len(window) == 2
 
 
