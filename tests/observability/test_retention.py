@@ -96,7 +96,7 @@ def test_the_purge_shreds_keys_before_it_drops_partitions(
     retention.shred_data_keys(cutoff)
     assert Trace.objects.filter(request_id=request_id).exists()
     assert _readable_traces_before(cutoff) == []
-    retention.compact_ledger(cutoff)
+    retention.compact_ledger(cutoff, today)
     retention.drop_expired_partitions(cutoff)
     assert not Trace.objects.filter(request_id=request_id).exists()
     assert not DataKey.objects.filter(day__lt=cutoff).exists()
