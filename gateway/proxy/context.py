@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ class RequestContext:
     candidates: list[DeploymentEntry] = field(default_factory=list)
     strategy: str | None = None  # the route's (gateway.proxy.routing)
     # each candidate's breaker phase when the router chose it, by deployment id
-    routing_health: dict[str, str] = field(default_factory=dict)
+    routing_health: Mapping[str, str] = field(default_factory=dict)
     # the attempt limit, deadline and health feedback of failover (upstream stage)
     failover: Failover | None = None
     # admission: the priced candidates still to try, the one being tried, and

@@ -9,9 +9,10 @@ Gauges of state shared through Redis (routing's breakers and latencies) are
 collected from the serving process, which holds the same merged view as
 every other.
 
-The drain (observability.drain, in the Celery worker) counts here too: with
-PROMETHEUS_MULTIPROC_DIR shared, as `make run` sets it for every process, the
-proxy's scrape sums the worker's files with its own.
+The drain (observability.drain, in the Celery worker) counts its dead
+letters with a counter defined here; the worker serves them on its own
+metrics port (config/worker_metrics.py), as each kind of process has its
+own PROMETHEUS_MULTIPROC_DIR in `make run`.
 
 Labels never carry org ids, keys or values; tenant-named custom PII patterns
 are counted as CUSTOM so a tenant cannot grow the series without bound.
@@ -27,6 +28,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Histogram,
     disable_created_metrics,
     start_http_server,
 )
@@ -66,6 +68,83 @@ TRACES_DROPPED = Counter(
     ["reason"],  # no_data_key | key_unreadable | unserializable
     registry=REGISTRY,
 )
+
+# The request path's metrics (gateway.proxy.request_metrics observes them once per
+# request, in the record stage). The GenAI ones follow the OpenTelemetry semantic
+# conventions for generative AI metrics, v1.41.0 (Development status): the server
+# metrics gen_ai.server.request.duration and gen_ai.server.time_to_first_token, and,
+# as the conventions define token usage for clients only, gen_ai.client.token.usage
+# (the proxy is its tenants' client of the providers). Names as OpenTelemetry's
+# Prometheus exporter writes them (dots to underscores, the unit "s" as _seconds);
+# buckets are the conventions' advised boundaries. Label values are bounded:
+# operation and token type are fixed sets, providers the catalogue's, models those
+# the pricing table knows (else "other"), error types the proxy's own.
+REQUESTS = Counter(
+    "selixes_proxy_requests",
+    "Requests answered, by HTTP status, provider, operation and route model.",
+    ["status", "provider", "operation", "model"],
+    registry=REGISTRY,
+)
+REQUEST_DURATION = Histogram(
+    "gen_ai_server_request_duration_seconds",
+    "GenAI request duration, arrival to last byte (gen_ai.server.request.duration).",
+    ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_response_model", "error_type"],
+    buckets=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96,
+             81.92),
+    registry=REGISTRY,
+)  # fmt: skip
+TIME_TO_FIRST_TOKEN = Histogram(
+    "gen_ai_server_time_to_first_token_seconds",
+    "Arrival to the first byte of a streamed answer (gen_ai.server.time_to_first_token).",
+    ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_response_model"],
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+             7.5, 10.0),
+    registry=REGISTRY,
+)  # fmt: skip
+TOKEN_USAGE = Histogram(
+    "gen_ai_client_token_usage",
+    "Tokens per answered request, by type (gen_ai.client.token.usage).",
+    ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_response_model",
+     "gen_ai_token_type"],
+    buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
+             67108864),
+    registry=REGISTRY,
+)  # fmt: skip
+# USD as a float: Prometheus has no other number. The ledger (integer nano-USD) is
+# the account; this is a rate to watch, exact to well under a cent per day.
+COST = Counter(
+    "selixes_cost_usd",
+    "Actual cost of answered requests in USD, by provider and route model.",
+    ["provider", "model"],
+    registry=REGISTRY,
+)
+REFUSALS = Counter(
+    "selixes_refusals",
+    "Requests refused by a budget, a rate limit or the plan.",
+    ["reason"],  # budget_exceeded | rate_limit_exceeded | plan_limit_exceeded
+    registry=REGISTRY,
+)
+UPSTREAM_ERRORS = Counter(
+    "selixes_upstream_errors",
+    "Failed attempts at a provider (failed over or not), by provider and outcome.",
+    ["provider", "outcome"],  # outcome: http_<status> | upstream_timeout | stream_broken ...
+    registry=REGISTRY,
+)
+REDIS_DURATION = Histogram(
+    "selixes_redis_command_duration_seconds",
+    "The proxy's Redis calls on the request path (admission, settlement and usage flush).",
+    ["command"],  # the command's name, or "pipeline" for a batch
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+# Known label values start at 0, so a scrape (and a dashboard) shows them before the
+# first event, and rate() sees the first one.
+for _reason in ("no_data_key", "key_unreadable", "unserializable"):
+    TRACES_DROPPED.labels(reason=_reason)
+for _reason in ("malformed", "refused"):
+    USAGE_DEAD_LETTERS.labels(reason=_reason)
+for _reason in ("budget_exceeded", "rate_limit_exceeded", "plan_limit_exceeded"):
+    REFUSALS.labels(reason=_reason)
 # Other modules' collectors (gauges of state they own), by name, so a
 # collector registered again replaces the one before.
 _collectors: dict[str, Collector] = {}

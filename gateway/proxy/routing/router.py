@@ -138,9 +138,9 @@ class Router:
             elif health.breaker.opened_ms < first_opened_ms:
                 first_opened, first_opened_ms = index, health.breaker.opened_ms
         if kept or half_open:
-            health: dict[str, Phase] = dict.fromkeys((d["id"] for d in kept), "closed")
-            health.update((d["id"], "half_open") for d, _ in half_open)
-            return Plan(kept, half_open, unseen=unseen, health=health)
+            phases: dict[str, Phase] = dict.fromkeys((d["id"] for d in kept), "closed")
+            phases.update((d["id"], "half_open") for d, _ in half_open)
+            return Plan(kept, half_open, unseen=unseen, health=phases)
         if first_opened >= 0:
             only = deployments[first_opened]
             return Plan([only], probing={only["id"]}, unseen=unseen, health={only["id"]: "open"})
