@@ -10,3 +10,5 @@ class ObservabilityConfig(AppConfig):
         from observability.drain import write_pending_settlements
 
         settlements_pending.connect(write_pending_settlements, dispatch_uid="drain.settlements")
+        # Connects the worker's task metrics to Celery's signals (inert outside a worker).
+        import observability.worker_metrics  # noqa: F401

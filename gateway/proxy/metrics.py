@@ -20,26 +20,15 @@ are counted as CUSTOM so a tenant cannot grow the series without bound.
 
 from __future__ import annotations
 
-import errno
-import logging
-from collections.abc import Iterator
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    disable_created_metrics,
-    start_http_server,
-)
-from prometheus_client.core import Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.registry import Collector
 
 from gateway.proxy.pii.detectors import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
+from gateway.shared import metrics_port
 
-log = logging.getLogger(__name__)
 _KNOWN_ENTITIES = ENTITY_TYPES | NER_ENTITIES
 # A *_created series per counter doubles the output for nothing.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -145,17 +134,15 @@ for _reason in ("malformed", "refused"):
     USAGE_DEAD_LETTERS.labels(reason=_reason)
 for _reason in ("budget_exceeded", "rate_limit_exceeded", "plan_limit_exceeded"):
     REFUSALS.labels(reason=_reason)
-# Other modules' collectors (gauges of state they own), by name, so a
-# collector registered again replaces the one before.
+# Other modules' collectors (gauges of state they own, read live at each scrape,
+# never from the multiprocess files), by name, so one registered again replaces
+# the one before.
 _collectors: dict[str, Collector] = {}
 
 
 def register_collector(name: str, collector: Collector) -> None:
-    previous = _collectors.pop(name, None)
-    if previous is not None:
-        REGISTRY.unregister(previous)
+    """Add a collector the serving process reads at each scrape (replacing one of that name)."""
     _collectors[name] = collector
-    REGISTRY.register(collector)
 
 
 def count_redaction(entity: str, action: str, where: str, count: int) -> None:
@@ -167,29 +154,10 @@ def count_failure(code: str) -> None:
     PII_FAILURES.labels(code=code).inc()
 
 
-class _Scrape(Collector):
-    """What a scrape shows: every worker's counters (or this one's alone), and the gauges."""
-
-    def __init__(self, multiproc_dir: str = "") -> None:
-        self.multiproc_dir = multiproc_dir  # PROMETHEUS_MULTIPROC_DIR ("" = this process)
-
-    def collect(self) -> Iterator[Metric]:
-        directory = self.multiproc_dir
-        if not directory:
-            yield from REGISTRY.collect()
-            return
-        yield from MultiProcessCollector(None, path=directory).collect()  # type: ignore[no-untyped-call]
-        # A copy: the event loop may register a collector while a scrape runs.
-        for collector in list(_collectors.values()):
-            yield from collector.collect()
-
-
 def scrape_registry(multiproc_dir: str = "") -> CollectorRegistry:
     """What the metrics port serves: every worker's files in `multiproc_dir`, or this process."""
-    # auto_describe off: registering must not collect (the router's gauges come later).
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Scrape(multiproc_dir))
-    return registry
+    # The router's and the backlog's gauges are read live, in the serving process.
+    return metrics_port.scrape_registry(multiproc_dir, local=[REGISTRY], live=_collectors.values())
 
 
 # This process's counters and gauges alone (tests read it).
@@ -199,19 +167,9 @@ SCRAPE = scrape_registry()
 def serve(host: str, port: int, multiproc_dir: str = "") -> WSGIServer | None:
     """Serve the scrape on host:port from a thread; None if another worker already does.
 
-    A thread, not the event loop: summing many workers' files stays off the
-    request path. Collectors read the event loop's state from it without a
-    lock: prometheus-client's own metrics lock themselves, and the routing
-    gauges copy the health book's entries in one C-level step (sorted()),
-    which the GIL keeps whole, before reading plain numbers from them.
+    Collectors read the event loop's state from that thread without a lock:
+    prometheus-client's own metrics lock themselves, and the routing gauges
+    copy the health book's entries in one C-level step (sorted()), which the
+    GIL keeps whole, before reading plain numbers from them.
     """
-    try:
-        server, _thread = start_http_server(port, host, registry=scrape_registry(multiproc_dir))
-    except OSError as e:
-        if e.errno != errno.EADDRINUSE:
-            raise
-        # Expected in every worker but the first; also what another program
-        # holding the port looks like, hence the log line.
-        log.info("metrics port %s:%d is taken; this process does not serve it", host, port)
-        return None
-    return server
+    return metrics_port.serve(host, port, scrape_registry(multiproc_dir), "proxy")
