@@ -11,6 +11,10 @@ proxy's own error tree. About a dozen counter and bucket updates per request
 
 from __future__ import annotations
 
+from typing import Any
+
+from prometheus_client.metrics import MetricWrapperBase
+
 from gateway.proxy import metrics
 from gateway.proxy.context import RequestContext
 from gateway.proxy.pricing import PriceTable
@@ -28,6 +32,27 @@ REFUSAL_TYPES = frozenset({"budget_exceeded", "rate_limit_exceeded", "plan_limit
 OTHER = "other"
 NONE = "none"
 _MODEL_CACHE_MAX = 4096
+_CHILDREN_MAX = 16384
+
+
+class _Children:
+    """A metric's labelled children, kept: `labels()` validates and locks on every call.
+
+    Half the cost of observing a request was finding its series again; a
+    dict of the ones seen (bounded, as the label values are) makes it one lookup.
+    """
+
+    def __init__(self, metric: MetricWrapperBase) -> None:
+        self.metric = metric
+        self.seen: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self.seen.get(values)
+        if child is None:
+            if len(self.seen) >= _CHILDREN_MAX:
+                self.seen.clear()
+            child = self.seen[values] = self.metric.labels(*values)
+        return child
 
 
 class RequestMetrics:
@@ -35,6 +60,13 @@ class RequestMetrics:
         self.prices = prices
         # (provider, model) -> its label; bounded, cleared when full.
         self._models: dict[tuple[str, str], str] = {}
+        self.requests = _Children(metrics.REQUESTS)
+        self.upstream_errors = _Children(metrics.UPSTREAM_ERRORS)
+        self.refusals = _Children(metrics.REFUSALS)
+        self.duration = _Children(metrics.REQUEST_DURATION)
+        self.first_token = _Children(metrics.TIME_TO_FIRST_TOKEN)
+        self.tokens = _Children(metrics.TOKEN_USAGE)
+        self.cost = _Children(metrics.COST)
 
     def model_label(self, provider: str, model: str) -> str:
         """`model` if the pricing table knows it at `provider`, else "other" (bounded labels)."""
@@ -56,33 +88,25 @@ class RequestMetrics:
             model = self.model_label(provider, deployment["model"])
         else:
             provider, model = ctx.error_provider or NONE, NONE
-        metrics.REQUESTS.labels(str(ctx.status), provider, operation, model).inc()
+        self.requests(str(ctx.status), provider, operation, model).inc()
         for attempt in ctx.attempts:
             if attempt["outcome"] != "ok":
-                metrics.UPSTREAM_ERRORS.labels(attempt["provider"], attempt["outcome"]).inc()
+                self.upstream_errors(attempt["provider"], attempt["outcome"]).inc()
         if ctx.error_provider is not None and ctx.error_code == "stream_broken":
-            metrics.UPSTREAM_ERRORS.labels(ctx.error_provider, "stream_broken").inc()
+            self.upstream_errors(ctx.error_provider, "stream_broken").inc()
         if ctx.error_type in REFUSAL_TYPES:
-            metrics.REFUSALS.labels(ctx.error_type).inc()
+            self.refusals(ctx.error_type).inc()
         gen_ai_operation = GEN_AI_OPERATIONS.get(operation)
         if gen_ai_operation is None or ctx.tenant is None:
             return  # not a model call (a listing, an unknown path, no key)
-        metrics.REQUEST_DURATION.labels(
-            gen_ai_operation, provider, model, ctx.error_type or ""
-        ).observe(duration_s)
+        self.duration(gen_ai_operation, provider, model, ctx.error_type or "").observe(duration_s)
         if deployment is None or ctx.status != 200:
             return
         if ctx.stream and ctx.ttfb_ms is not None and ctx.error_type is None:
-            metrics.TIME_TO_FIRST_TOKEN.labels(gen_ai_operation, provider, model).observe(
-                ctx.ttfb_ms / 1000
-            )
+            self.first_token(gen_ai_operation, provider, model).observe(ctx.ttfb_ms / 1000)
         usage = ctx.usage
-        metrics.TOKEN_USAGE.labels(gen_ai_operation, provider, model, "input").observe(
-            usage.input_tokens
-        )
+        self.tokens(gen_ai_operation, provider, model, "input").observe(usage.input_tokens)
         if gen_ai_operation == "chat":
-            metrics.TOKEN_USAGE.labels(gen_ai_operation, provider, model, "output").observe(
-                usage.output_tokens
-            )
+            self.tokens(gen_ai_operation, provider, model, "output").observe(usage.output_tokens)
         if ctx.cost_nano:
-            metrics.COST.labels(provider, model).inc(ctx.cost_nano / 1e9)
+            self.cost(provider, model).inc(ctx.cost_nano / 1e9)
