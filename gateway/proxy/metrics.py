@@ -11,7 +11,7 @@ every other.
 
 The drain (observability.drain, in the Celery worker) counts its dead
 letters with a counter defined here; the worker serves them on its own
-metrics port (config/worker_metrics.py), as each kind of process has its
+metrics port (observability/worker_metrics.py), as each kind of process has its
 own PROMETHEUS_MULTIPROC_DIR in `make run`.
 
 Labels never carry org ids, keys or values; tenant-named custom PII patterns
