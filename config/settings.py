@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "observability.web_metrics.MetricsMiddleware",  # outermost: every answer counts
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.BodySizeLimitMiddleware",
@@ -202,6 +203,14 @@ if HEALTH_PING_INTERVAL_S <= 0 or HEALTH_PING_TIMEOUT_S <= 0:
 RETENTION_DAYS = envint("SELIXES_RETENTION_DAYS", 30)
 if not 1 <= RETENTION_DAYS <= 30:
     raise ImproperlyConfigured("SELIXES_RETENTION_DAYS must be a whole number of days from 1 to 30")
+# Prometheus metrics of web and worker, each on its own internal port (observability.
+# web_metrics, observability.worker_metrics); 0 = not served. `make run` serves them on
+# 9092 and 9093. PROMETHEUS_MULTIPROC_DIR: where the processes of one kind sum their counts.
+WEB_METRICS_HOST = envstr("SELIXES_WEB_METRICS_HOST", "127.0.0.1")
+WEB_METRICS_PORT = envint("SELIXES_WEB_METRICS_PORT", 0)
+WORKER_METRICS_HOST = envstr("SELIXES_WORKER_METRICS_HOST", "127.0.0.1")
+WORKER_METRICS_PORT = envint("SELIXES_WORKER_METRICS_PORT", 0)
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 INVITATION_TTL_HOURS = envint("SELIXES_INVITATION_TTL_HOURS", 72)
 AUTH_RATE_LIMIT_PER_HOUR = envint("SELIXES_AUTH_RATE_LIMIT_PER_HOUR", 20)
 

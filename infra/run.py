@@ -41,6 +41,9 @@ MOCK_PORT = int(os.environ.get("SELIXES_MOCK_PORT", "9090"))
 # Read by the proxy itself (gateway/proxy/config.py); here for the banner.
 METRICS_HOST = os.environ.get("SELIXES_METRICS_HOST") or "127.0.0.1"
 METRICS_PORT = int(os.environ.get("SELIXES_METRICS_PORT") or "9091")
+# Web's and the worker's metrics (observability.web_metrics, .worker_metrics).
+WEB_METRICS_PORT = int(os.environ.get("SELIXES_WEB_METRICS_PORT") or "9092")
+WORKER_METRICS_PORT = int(os.environ.get("SELIXES_WORKER_METRICS_PORT") or "9093")
 DEMO_EMAIL = "demo@selixes.local"
 STOP_GRACE_S = 10.0
 READY_TIMEOUT_S = 60.0
@@ -184,6 +187,7 @@ def _banner(demo: dict[str, str], password: str, stop_hint: str) -> str:
   REST API    http://localhost:{WEB_PORT}/api/v1/   (management token below)
   Proxy       http://localhost:{PROXY_PORT}/
   Metrics     http://{METRICS_HOST}:{METRICS_PORT}/metrics   (Prometheus; not on the proxy port)
+              web :{WEB_METRICS_PORT}, worker :{WORKER_METRICS_PORT}; Grafana: infra/grafana/
 
   Demo org API key:   {key}
   Management token:   {demo["management_token"]}
@@ -205,16 +209,30 @@ def _banner(demo: dict[str, str], password: str, stop_hint: str) -> str:
 """
 
 
-def _fresh_metrics_dir() -> str:
-    """An empty directory where the proxy workers' counters meet (gateway/proxy/metrics.py).
+def _fresh_metrics_dir(kind: str) -> str:
+    """An empty directory where the processes of one kind meet (gateway/shared/metrics_port.py).
 
-    Emptied at every start: files of processes from an earlier run would add
-    their counts to this run's.
+    One per kind (proxy, web, worker): each kind's port serves its own
+    processes' counts, so none is counted twice. Emptied at every start:
+    files of processes from an earlier run would add their counts to this run's.
     """
-    directory = embedded.STATE_DIR / "proxy-metrics"
+    directory = embedded.STATE_DIR / "metrics" / kind
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     return str(directory)
+
+
+def _child_env(name: str) -> dict[str, str]:
+    """A child's environment: the metrics ports, and its own kind's metrics directory."""
+    env = {
+        **os.environ,
+        "SELIXES_WEB_METRICS_PORT": str(WEB_METRICS_PORT),
+        "SELIXES_WORKER_METRICS_PORT": str(WORKER_METRICS_PORT),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # beat and the mock count nothing
+    if name in ("proxy", "web", "worker"):
+        env["PROMETHEUS_MULTIPROC_DIR"] = _fresh_metrics_dir(name)
+    return env
 
 
 def _say(line: str) -> None:
@@ -252,11 +270,12 @@ def main() -> int:
         _manage(
             "demo_routes", f"--org-id={demo['org_id']}", f"--mock-url=http://127.0.0.1:{MOCK_PORT}"
         )
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _fresh_metrics_dir()
         for name, command in _children().items():
             # start_new_session: Ctrl-C in the terminal reaches only us; we stop
             # each group in order and wait, so nothing is left listening.
-            processes[name] = subprocess.Popen(command, cwd=ROOT, start_new_session=True)  # noqa: S603
+            processes[name] = subprocess.Popen(  # noqa: S603
+                command, cwd=ROOT, start_new_session=True, env=_child_env(name)
+            )
         _wait_until_serving(processes, stopping)
         if not stopping():
             print(_banner(demo, password, _stop_hint(parent)), flush=True)

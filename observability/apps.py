@@ -13,3 +13,5 @@ class ObservabilityConfig(AppConfig):
 
         settlements_pending.connect(write_pending_settlements, dispatch_uid="drain.settlements")
         register_part(add_observability)
+        # Connects the worker's task metrics to Celery's signals (inert outside a worker).
+        import observability.worker_metrics  # noqa: F401

@@ -11,12 +11,15 @@ from observability import partitions
 from observability.data_keys import create_keys_ahead
 from observability.drain import drain_usage_stream
 from observability.retention import purge_expired
+from observability.worker_metrics import DRAIN_ROWS
 
 
 @shared_task
 def drain_usage() -> int:
     """Move the proxy's usage events into the request log."""
-    return drain_usage_stream()
+    written = drain_usage_stream()
+    DRAIN_ROWS.inc(written)
+    return written
 
 
 @shared_task

@@ -29,6 +29,7 @@ from gateway.proxy.stages.route import RouteStage
 from gateway.proxy.stages.upstream import UpstreamStage
 from gateway.proxy.upstream_client import UpstreamClient
 from gateway.proxy.usage import UsageEmitter
+from gateway.proxy.usage_backlog import UsageBacklog
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class ProxyApp:
             )
         )
         self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")
+        metrics.register_collector(
+            "usage_backlog", UsageBacklog(self.redis, asyncio.get_running_loop())
+        )
         if settings.metrics_port:
             self.metrics_server = metrics.serve(
                 settings.metrics_host, settings.metrics_port, settings.metrics_multiproc_dir

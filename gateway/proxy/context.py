@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ class RequestContext:
     client_headers: dict[str, str] = field(default_factory=dict)
     candidates: list[DeploymentEntry] = field(default_factory=list)
     strategy: str | None = None  # the route's (gateway.proxy.routing)
+    # each candidate's breaker phase when the router chose it, by deployment id
+    routing_health: Mapping[str, str] = field(default_factory=dict)
     # the attempt limit, deadline and health feedback of failover (upstream stage)
     failover: Failover | None = None
     # admission: the priced candidates still to try, the one being tried, and
@@ -48,6 +51,8 @@ class RequestContext:
     # upstream
     deployment: DeploymentEntry | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    # "host[:port]" the current attempt sent to; None until its request was built
+    upstream_endpoint: str | None = None
     usage: Usage = field(default_factory=Usage)
     ttfb_ms: int | None = None
     cost_nano: int | None = None  # the actual cost of the answer
@@ -56,6 +61,8 @@ class RequestContext:
     status: int = 0
     error_type: str | None = None
     error_code: str | None = None  # the error's code, as the client got it
+    # the provider whose answer failed the request (None: success, or the gateway refused)
+    error_provider: str | None = None
     # what the PII policy redacted (redact stage), prompt and answer; no values
     redactions: list[Redaction] = field(default_factory=list)
 

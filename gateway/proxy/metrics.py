@@ -9,9 +9,10 @@ Gauges of state shared through Redis (routing's breakers and latencies) are
 collected from the serving process, which holds the same merged view as
 every other.
 
-The drain (observability.drain, in the Celery worker) counts here too: with
-PROMETHEUS_MULTIPROC_DIR shared, as `make run` sets it for every process, the
-proxy's scrape sums the worker's files with its own.
+The drain (observability.drain, in the Celery worker) counts its dead
+letters with a counter defined here; the worker serves them on its own
+metrics port (observability/worker_metrics.py), as each kind of process has its
+own PROMETHEUS_MULTIPROC_DIR in `make run`.
 
 Labels never carry org ids, keys or values; tenant-named custom PII patterns
 are counted as CUSTOM so a tenant cannot grow the series without bound.
@@ -19,25 +20,15 @@ are counted as CUSTOM so a tenant cannot grow the series without bound.
 
 from __future__ import annotations
 
-import errno
-import logging
-from collections.abc import Iterator
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    disable_created_metrics,
-    start_http_server,
-)
-from prometheus_client.core import Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.registry import Collector
 
 from gateway.proxy.pii.detectors import ENTITY_TYPES
 from gateway.proxy.pii.ner import NER_ENTITIES
+from gateway.shared import metrics_port
 
-log = logging.getLogger(__name__)
 _KNOWN_ENTITIES = ENTITY_TYPES | NER_ENTITIES
 # A *_created series per counter doubles the output for nothing.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -72,17 +63,92 @@ TRACES_DROPPED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
-# Other modules' collectors (gauges of state they own), by name, so a
-# collector registered again replaces the one before.
+
+# The request path's metrics (gateway.proxy.request_metrics observes them once per
+# request, in the record stage). The GenAI ones follow the OpenTelemetry semantic
+# conventions for generative AI metrics, v1.41.0 (Development status): the server
+# metrics gen_ai.server.request.duration and gen_ai.server.time_to_first_token, and,
+# as the conventions define token usage for clients only, gen_ai.client.token.usage
+# (the proxy is its tenants' client of the providers). Names as OpenTelemetry's
+# Prometheus exporter writes them (dots to underscores, the unit "s" as _seconds);
+# buckets are the conventions' advised boundaries. Label values are bounded:
+# operation and token type are fixed sets, providers the catalogue's, models those
+# the pricing table knows (else "other"), error types the proxy's own.
+REQUESTS = Counter(
+    "selixes_proxy_requests",
+    "Requests answered, by HTTP status, provider, operation and route model.",
+    ["status", "provider", "operation", "model"],
+    registry=REGISTRY,
+)
+REQUEST_DURATION = Histogram(
+    "gen_ai_server_request_duration_seconds",
+    "GenAI request duration, arrival to last byte (gen_ai.server.request.duration).",
+    ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_response_model", "error_type"],
+    buckets=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96,
+             81.92),
+    registry=REGISTRY,
+)  # fmt: skip
+TIME_TO_FIRST_TOKEN = Histogram(
+    "gen_ai_server_time_to_first_token_seconds",
+    "Arrival to the first byte of a streamed answer (gen_ai.server.time_to_first_token).",
+    ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_response_model"],
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+             7.5, 10.0),
+    registry=REGISTRY,
+)  # fmt: skip
+TOKEN_USAGE = Histogram(
+    "gen_ai_client_token_usage",
+    "Tokens per answered request, by type (gen_ai.client.token.usage).",
+    ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_response_model",
+     "gen_ai_token_type"],
+    buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
+             67108864),
+    registry=REGISTRY,
+)  # fmt: skip
+# USD as a float: Prometheus has no other number. The ledger (integer nano-USD) is
+# the account; this is a rate to watch, exact to well under a cent per day.
+COST = Counter(
+    "selixes_cost_usd",
+    "Actual cost of answered requests in USD, by provider and route model.",
+    ["provider", "model"],
+    registry=REGISTRY,
+)
+REFUSALS = Counter(
+    "selixes_refusals",
+    "Requests refused by a budget, a rate limit or the plan.",
+    ["reason"],  # budget_exceeded | rate_limit_exceeded | plan_limit_exceeded
+    registry=REGISTRY,
+)
+UPSTREAM_ERRORS = Counter(
+    "selixes_upstream_errors",
+    "Failed attempts at a provider (failed over or not), by provider and outcome.",
+    ["provider", "outcome"],  # outcome: http_<status> | upstream_timeout | stream_broken ...
+    registry=REGISTRY,
+)
+REDIS_DURATION = Histogram(
+    "selixes_redis_command_duration_seconds",
+    "The proxy's Redis calls on the request path (admission, settlement and usage flush).",
+    ["command"],  # the command's name, or "pipeline" for a batch
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+# Known label values start at 0, so a scrape (and a dashboard) shows them before the
+# first event, and rate() sees the first one.
+for _reason in ("no_data_key", "key_unreadable", "unserializable"):
+    TRACES_DROPPED.labels(reason=_reason)
+for _reason in ("malformed", "refused"):
+    USAGE_DEAD_LETTERS.labels(reason=_reason)
+for _reason in ("budget_exceeded", "rate_limit_exceeded", "plan_limit_exceeded"):
+    REFUSALS.labels(reason=_reason)
+# Other modules' collectors (gauges of state they own, read live at each scrape,
+# never from the multiprocess files), by name, so one registered again replaces
+# the one before.
 _collectors: dict[str, Collector] = {}
 
 
 def register_collector(name: str, collector: Collector) -> None:
-    previous = _collectors.pop(name, None)
-    if previous is not None:
-        REGISTRY.unregister(previous)
+    """Add a collector the serving process reads at each scrape (replacing one of that name)."""
     _collectors[name] = collector
-    REGISTRY.register(collector)
 
 
 def count_redaction(entity: str, action: str, where: str, count: int) -> None:
@@ -94,29 +160,10 @@ def count_failure(code: str) -> None:
     PII_FAILURES.labels(code=code).inc()
 
 
-class _Scrape(Collector):
-    """What a scrape shows: every worker's counters (or this one's alone), and the gauges."""
-
-    def __init__(self, multiproc_dir: str = "") -> None:
-        self.multiproc_dir = multiproc_dir  # PROMETHEUS_MULTIPROC_DIR ("" = this process)
-
-    def collect(self) -> Iterator[Metric]:
-        directory = self.multiproc_dir
-        if not directory:
-            yield from REGISTRY.collect()
-            return
-        yield from MultiProcessCollector(None, path=directory).collect()  # type: ignore[no-untyped-call]
-        # A copy: the event loop may register a collector while a scrape runs.
-        for collector in list(_collectors.values()):
-            yield from collector.collect()
-
-
 def scrape_registry(multiproc_dir: str = "") -> CollectorRegistry:
     """What the metrics port serves: every worker's files in `multiproc_dir`, or this process."""
-    # auto_describe off: registering must not collect (the router's gauges come later).
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Scrape(multiproc_dir))
-    return registry
+    # The router's and the backlog's gauges are read live, in the serving process.
+    return metrics_port.scrape_registry(multiproc_dir, local=[REGISTRY], live=_collectors.values())
 
 
 # This process's counters and gauges alone (tests read it).
@@ -126,19 +173,9 @@ SCRAPE = scrape_registry()
 def serve(host: str, port: int, multiproc_dir: str = "") -> WSGIServer | None:
     """Serve the scrape on host:port from a thread; None if another worker already does.
 
-    A thread, not the event loop: summing many workers' files stays off the
-    request path. Collectors read the event loop's state from it without a
-    lock: prometheus-client's own metrics lock themselves, and the routing
-    gauges copy the health book's entries in one C-level step (sorted()),
-    which the GIL keeps whole, before reading plain numbers from them.
+    Collectors read the event loop's state from that thread without a lock:
+    prometheus-client's own metrics lock themselves, and the routing gauges
+    copy the health book's entries in one C-level step (sorted()), which the
+    GIL keeps whole, before reading plain numbers from them.
     """
-    try:
-        server, _thread = start_http_server(port, host, registry=scrape_registry(multiproc_dir))
-    except OSError as e:
-        if e.errno != errno.EADDRINUSE:
-            raise
-        # Expected in every worker but the first; also what another program
-        # holding the port looks like, hence the log line.
-        log.info("metrics port %s:%d is taken; this process does not serve it", host, port)
-        return None
-    return server
+    return metrics_port.serve(host, port, scrape_registry(multiproc_dir), "proxy")

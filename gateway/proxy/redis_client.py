@@ -2,6 +2,7 @@
 
     proxy_redis(url, cluster) -> ProxyRedis (standalone) or RedisCluster
     send(client, *command), send_batch(client, commands) -> raw replies
+                                 (timed: selixes_redis_command_duration_seconds)
 
 On a standalone Redis (Upstash included) the client has a lean lane for the
 two calls every request makes, the admission script and the usage flush;
@@ -11,6 +12,7 @@ know which client they hold. ProxyRedis says why the lane exists.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -21,6 +23,8 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, DataError, ResponseError
+
+from gateway.proxy.metrics import REDIS_DURATION
 
 AsyncRedisClient: TypeAlias = aioredis.Redis | RedisCluster
 # A command: its name, then its arguments (str goes as UTF-8, int and float by repr).
@@ -173,9 +177,16 @@ class _HiredisPacking:
 
 async def send(client: AsyncRedisClient, *command: str | bytes | int | float) -> Any:
     """Send one command and return its raw reply, on the lean lane where the client has one."""
-    if isinstance(client, ProxyRedis):
-        return await client.call(*command)
-    return await client.execute_command(*command)
+    name = command[0]
+    started = time.perf_counter()
+    try:
+        if isinstance(client, ProxyRedis):
+            return await client.call(*command)
+        return await client.execute_command(*command)
+    finally:
+        # Timed whatever the outcome: a Redis that stops answering shows as slow calls.
+        label = name.decode() if isinstance(name, bytes) else str(name)
+        REDIS_DURATION.labels(label.upper()).observe(time.perf_counter() - started)
 
 
 async def send_batch(client: AsyncRedisClient, commands: Sequence[Command]) -> list[Any]:
@@ -185,12 +196,16 @@ async def send_batch(client: AsyncRedisClient, commands: Sequence[Command]) -> l
     its evalsha() method but routes the command by its keys, which all carry
     one org's hash tag.
     """
-    if isinstance(client, ProxyRedis):
-        return await client.call_many(commands)
-    pipe = client.pipeline(transaction=False)
-    for command in commands:
-        pipe.execute_command(*command)
-    return list(await pipe.execute(raise_on_error=False))
+    started = time.perf_counter()
+    try:
+        if isinstance(client, ProxyRedis):
+            return await client.call_many(commands)
+        pipe = client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return list(await pipe.execute(raise_on_error=False))
+    finally:
+        REDIS_DURATION.labels("pipeline").observe(time.perf_counter() - started)
 
 
 def hiredis_packing(base: type[AbstractConnection]) -> type[AbstractConnection]:

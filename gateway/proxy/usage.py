@@ -76,6 +76,10 @@ def event_from(ctx: RequestContext) -> UsageEvent:
         event["strategy"] = ctx.strategy
     if ctx.error_code:
         event["error_code"] = ctx.error_code
+    if ctx.error_provider:
+        event["error_provider"] = ctx.error_provider
+    if ctx.tenant is not None:
+        event["routing_version"] = ctx.tenant["version"]
     return event
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.infra.grafana import dashboard_metric_names, sample_names
 from tests.polling import eventually
 from tests.servers import free_port
 
@@ -46,9 +47,9 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _answers(url: str, process: subprocess.Popen[str]) -> None:
+def _answers(url: str, stack: Stack) -> None:
     def up() -> bool:
-        assert process.poll() is None, "the stack exited during start-up"
+        assert stack.process.poll() is None, f"the stack exited during start-up:\n{stack.output}"
         try:
             return httpx.get(url, timeout=1).status_code < 500
         except httpx.HTTPError:
@@ -113,7 +114,10 @@ def _read_all(stack: Stack) -> None:
 @contextmanager
 def _stack(tmp_path: Path, command: list[str]) -> Iterator[Stack]:
     """Start `command` (the runner or make run) on free ports; yield it; make sure it ends."""
-    ports = {name: free_port() for name in ("web", "proxy", "mock", "metrics")}
+    ports = {
+        name: free_port()
+        for name in ("web", "proxy", "mock", "metrics", "web_metrics", "worker_metrics")
+    }
     shared = tmp_path / "shared"
     shared.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -125,6 +129,8 @@ def _stack(tmp_path: Path, command: list[str]) -> Iterator[Stack]:
         "SELIXES_PROXY_PORT": str(ports["proxy"]),
         "SELIXES_MOCK_PORT": str(ports["mock"]),
         "SELIXES_METRICS_PORT": str(ports["metrics"]),
+        "SELIXES_WEB_METRICS_PORT": str(ports["web_metrics"]),
+        "SELIXES_WORKER_METRICS_PORT": str(ports["worker_metrics"]),
         "SELIXES_PROXY_WORKERS": "1",
         "XDG_RUNTIME_DIR": str(shared),
     }
@@ -171,6 +177,69 @@ def _assert_all_stopped(stack: Stack) -> None:
     assert sorted(p.name for p in stack.shared.iterdir()) == []
 
 
+def _every_dashboard_metric_is_scraped(stack: Stack, key: str, token: str) -> None:
+    """Drive what each panel watches, then find every metric the dashboard names in a scrape.
+
+    infra/grafana/selixes-gateway.json is read as Grafana would (its PromQL),
+    and the three metrics ports of the stack are scraped as Prometheus would.
+    """
+    proxy, web = (
+        f"http://127.0.0.1:{stack.ports['proxy']}",
+        f"http://127.0.0.1:{stack.ports['web']}",
+    )
+    management = {"authorization": f"Bearer {token}"}
+    # A failing deployment before the demo's own (upstream errors, a failover).
+    demo = httpx.get(f"{web}/api/v1/routes/gpt-demo/", headers=management, timeout=10).json()
+    fields = ("provider", "model", "api_base", "provider_key_id", "price")
+    working = {name: demo["deployments"][0][name] for name in fields}
+    failing = {**working, "model": "check-mock-error-500"}
+    route = {"strategy": "priority", "deployments": [failing, working]}
+    put = httpx.put(f"{web}/api/v1/routes/grafana-check/", json=route, headers=management)
+    assert put.status_code in (200, 201), put.text
+    policy = {
+        "enabled": True,
+        "entities": {"EMAIL": "mask"},
+        "custom_patterns": [],
+        "restore_in_response": False,
+    }
+    put = httpx.put(f"{web}/api/v1/pii-policy/", json=policy, headers=management, timeout=10)
+    assert put.status_code == 200, put.text
+    caller = {"authorization": f"Bearer {key}"}
+
+    def chat(alias: str, content: str, stream: bool = False) -> int:
+        body = {
+            "model": alias,
+            "stream": stream,
+            "messages": [{"role": "user", "content": content}],
+        }
+        return httpx.post(f"{proxy}/v1/chat/completions", json=body, headers=caller).status_code
+
+    # The proxy follows the new route and policy within a second (their snapshot).
+    eventually(lambda: chat("grafana-check", "hi") == 200, 30, "the new route answering")
+    assert chat("gpt-demo", "write to jane.doe@example.com", stream=True) == 200
+    names = dashboard_metric_names()
+    assert len(names) >= 15
+
+    def missing() -> list[str]:
+        scraped = set()
+        for port in ("metrics", "web_metrics", "worker_metrics"):
+            scrape = httpx.get(f"http://127.0.0.1:{stack.ports[port]}/metrics", timeout=10)
+            scraped |= sample_names(scrape.text)
+        return sorted(names - scraped)
+
+    seen: list[list[str]] = []
+
+    def all_scraped() -> bool:
+        seen.append(missing())
+        return not seen[-1]
+
+    # The worker counts a task once it ends; beat sends the drain every second.
+    try:
+        eventually(all_scraped, 60, "every metric the dashboard names in a scrape")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; missing: {seen[-1]}") from None
+
+
 # A whole stack from nothing: initdb, migrations, the demo data, five processes.
 STACK_TIMEOUT = pytest.mark.timeout(300)
 
@@ -184,8 +253,8 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         assert key and token, banner
         proxy, web = stack.ports["proxy"], stack.ports["web"]
 
-        _answers(f"http://127.0.0.1:{proxy}/healthz", stack.process)
-        _answers(f"http://127.0.0.1:{web}/login/", stack.process)
+        _answers(f"http://127.0.0.1:{proxy}/healthz", stack)
+        _answers(f"http://127.0.0.1:{web}/login/", stack)
         models = httpx.get(
             f"http://127.0.0.1:{proxy}/v1/models",
             headers={"authorization": f"Bearer {key.group()}"},
@@ -225,6 +294,7 @@ def test_the_stack_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             30,
             "the drained request log",
         )
+        _every_dashboard_metric_is_scraped(stack, key.group(), token.group())
         stack.process.send_signal(signal.SIGINT)  # as Ctrl-C does, to the runner itself
         assert stack.process.wait(timeout=60) == 0
     _assert_all_stopped(stack)
@@ -242,7 +312,7 @@ def test_sigint_to_make_alone_stops_everything(tmp_path: Path) -> None:
         banner = stack.banner()
         make = stack.process.pid
         assert f"kill -INT {make}" in banner  # the banner says how, with make's own pid
-        _answers(f"http://127.0.0.1:{stack.ports['proxy']}/healthz", stack.process)
+        _answers(f"http://127.0.0.1:{stack.ports['proxy']}/healthz", stack)
         os.kill(make, signal.SIGINT)  # make's pid only, as `kill -INT` from another shell
         stack.process.wait(timeout=60)
         assert "Stopped." in stack.output

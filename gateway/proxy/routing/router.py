@@ -33,6 +33,7 @@ from gateway.proxy.errors import MisconfiguredDeployment
 from gateway.proxy.pricing import PriceTable, price_for
 from gateway.proxy.pricing.model_price import ModelPrice
 from gateway.proxy.redis_client import AsyncRedisClient
+from gateway.proxy.routing.breaker import Phase
 from gateway.proxy.routing.config import RoutingConfig
 from gateway.proxy.routing.gauges import RoutingGauges
 from gateway.proxy.routing.health import DeploymentHealth, HealthBook, now_ms
@@ -56,6 +57,9 @@ class Plan:
     unseen: list[DeploymentHealth] = field(default_factory=list)
     # No candidates: every deployment is inside a retry-after that ends this many ms from now.
     retry_after_ms: int = 0
+    # What each candidate's breaker said when it was chosen (closed | half_open | open),
+    # by deployment id: the usage event's attempts record it (a probe is not a healthy pick).
+    health: dict[str, Phase] = field(default_factory=dict)
 
 
 class Router:
@@ -134,10 +138,12 @@ class Router:
             elif health.breaker.opened_ms < first_opened_ms:
                 first_opened, first_opened_ms = index, health.breaker.opened_ms
         if kept or half_open:
-            return Plan(kept, half_open, unseen=unseen)
+            phases: dict[str, Phase] = dict.fromkeys((d["id"] for d in kept), "closed")
+            phases.update((d["id"], "half_open") for d, _ in half_open)
+            return Plan(kept, half_open, unseen=unseen, health=phases)
         if first_opened >= 0:
             only = deployments[first_opened]
-            return Plan([only], probing={only["id"]}, unseen=unseen)
+            return Plan([only], probing={only["id"]}, unseen=unseen, health={only["id"]: "open"})
         return Plan([], unseen=unseen, retry_after_ms=max(int(retry_until) - now, 1))
 
     async def close(self) -> None:
@@ -176,8 +182,9 @@ class Router:
             if verdict == "probe":
                 first.append(deployment)
                 plan.probing.add(deployment["id"])
-            elif verdict == "closed":
+            elif verdict == "closed":  # another process's probe closed it meanwhile
                 plan.candidates.append(deployment)
+                plan.health[deployment["id"]] = "closed"
         if not first and not plan.candidates:
             # Every deployment is open and their probes are taken: the earliest opened
             # goes alone, as any fully blocked route does (module docstring).

@@ -1,4 +1,4 @@
-"""Record stage (outermost): request id, timing, errors into responses, the usage event.
+"""Record stage (outermost): request id, timing, errors into responses, the usage event, metrics.
 
 It is the one place a ProxyError becomes an HTTP answer, and on the way out
 it emits exactly one usage event per request, rejected ones included.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from gateway.proxy import usage
 from gateway.proxy.budget import hold as budget_hold
@@ -15,6 +16,7 @@ from gateway.proxy.context import RequestContext
 from gateway.proxy.errors import HeadersTooLarge, InvalidRequest, ProxyError
 from gateway.proxy.http import ASGIApp, Message, Receive, Scope, Send, send_json
 from gateway.proxy.recorded import escaped, has_control_character
+from gateway.proxy.request_metrics import RequestMetrics
 from gateway.proxy.stages.deps import StageDeps
 from gateway.shared.safe_errors import describe
 
@@ -27,6 +29,7 @@ class RecordStage:
         self.app = app
         self.emitter = deps.emitter
         self.script_flags = deps.settings.redis_script_flags
+        self.metrics = RequestMetrics(deps.prices)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -76,3 +79,4 @@ class RecordStage:
                 ctx.status = 499 if ctx.client_disconnected else 500
             settlement = budget_hold.settle(ctx, self.script_flags)  # prices the answer first
             self.emitter.emit(usage.event_from(ctx), settlement)
+            self.metrics.observe(ctx, time.perf_counter() - ctx.started_at)

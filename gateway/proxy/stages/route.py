@@ -163,6 +163,7 @@ class RouteStage:
                 plan.retry_after_ms / 1000,
             )
         ctx.candidates = plan.candidates
+        ctx.routing_health = plan.health
         deadline_s = route.get("deadline_s")
         ctx.failover = Failover(
             ctx.tenant["org_id"],

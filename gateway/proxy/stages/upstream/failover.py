@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
 from gateway.proxy.budget.hold import held_to
 from gateway.proxy.context import RequestContext
@@ -128,6 +129,7 @@ class UpstreamStage:
                 index += step
             offer = ctx.offer = offers[index]
             index += 1
+            ctx.upstream_endpoint = None
             started = time.perf_counter()
             if failover is not None:
                 failover.started()
@@ -135,11 +137,11 @@ class UpstreamStage:
                 await self._attempt(ctx, send, dialect, held_to(canonical, offer), offer.deployment)
             except AttemptFailed as failure:
                 failures.append(failure)
-                ctx.attempts.append(_attempt(offer.deployment, failure.outcome, started))
+                ctx.attempts.append(_attempt(ctx, offer.deployment, failure.outcome, started))
                 if failover is not None:
                     failover.failed(offer.deployment, failure.outcome, failure.retry_after_s)
                 continue
-            ctx.attempts.append(_attempt(offer.deployment, "ok", started))
+            ctx.attempts.append(_attempt(ctx, offer.deployment, "ok", started))
             if failover is not None:
                 failover.succeeded(offer.deployment, ctx.ttfb_ms, broken=ctx.error_type is not None)
             return
@@ -151,6 +153,7 @@ class UpstreamStage:
         retry_after = min(
             (f.retry_after_s for f in failures if f.retry_after_s is not None), default=None
         )
+        ctx.error_provider = _last_provider_failure(ctx.attempts)
         raise AllUpstreamsFailed(
             f"Every deployment of '{ctx.model_requested}' failed ({chain}).",
             _chain_status(failures),
@@ -185,6 +188,7 @@ class UpstreamStage:
                 request = adapter.embeddings_request(canonical, deployment, api_key)
         except (MissingProviderKey, MisconfiguredDeployment) as e:
             raise AttemptFailed(e.code, 503 if isinstance(e, MissingProviderKey) else 502) from e
+        ctx.upstream_endpoint = endpoint_of(request.url)
         try:
             response = await self.client.send(
                 request, deployment["connect_timeout_s"], deployment["timeout_s"]
@@ -193,7 +197,13 @@ class UpstreamStage:
             raise AttemptFailed(e.code, e.status) from e
         try:
             if response.status >= 400:
-                await _refuse(adapter, response, api_key)
+                try:
+                    await _refuse(adapter, response, api_key)
+                except ProviderRejected:
+                    # No other deployment would answer otherwise: this provider's
+                    # answer failed the request (one that fails over is the chain's).
+                    ctx.error_provider = deployment["provider"]
+                    raise
             ctx.deployment = deployment
             headers = _selixes_headers(ctx)
             if passthrough is not None:
@@ -227,14 +237,50 @@ def _selixes_headers(ctx: RequestContext) -> Headers:
     return headers
 
 
-def _attempt(deployment: DeploymentEntry, outcome: str, started: float) -> Attempt:
-    return {
+def _attempt(
+    ctx: RequestContext, deployment: DeploymentEntry, outcome: str, started: float
+) -> Attempt:
+    attempt: Attempt = {
         "deployment_id": deployment["id"],
         "provider": deployment["provider"],
         "model": deployment["model"],
         "outcome": outcome,
         "latency_ms": int((time.perf_counter() - started) * 1000),
     }
+    if ctx.upstream_endpoint is not None:
+        attempt["endpoint"] = ctx.upstream_endpoint
+    health = ctx.routing_health.get(deployment["id"])
+    if health is not None:
+        attempt["health"] = health
+    return attempt
+
+
+# Attempt outcomes the gateway decided without a provider's answer: no key, a
+# deployment it cannot build a request for, an address the SSRF rules refuse.
+GATEWAY_OUTCOMES = frozenset(
+    {"no_provider_key", "deployment_misconfigured", "upstream_forbidden", "unsupported_by_provider"}
+)
+
+
+def _last_provider_failure(attempts: list[Attempt]) -> str | None:
+    """The provider of the last attempt a provider failed (None: the gateway refused them all)."""
+    for attempt in reversed(attempts):
+        if attempt["outcome"] not in GATEWAY_OUTCOMES:
+            return attempt["provider"]
+    return None
+
+
+def endpoint_of(url: str) -> str:
+    """The "host[:port]" of `url`: never its user info, path, query (a Gemini key) or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # a port the client would refuse too; the host alone is still true
+        port = None
+    return host if port is None else f"{host}:{port}"
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

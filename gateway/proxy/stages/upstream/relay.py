@@ -127,6 +127,8 @@ async def relay(
     except (StreamProtocolError, UpstreamFailure) as e:
         if not started:
             raise AttemptFailed("stream_broken", 502) from e
+        if ctx.deployment is not None:  # the provider broke it (an overrun cut is ours)
+            ctx.error_provider = ctx.deployment["provider"]
         await fail("The provider's stream broke off; the answer is incomplete.")
     finally:
         ctx.usage = meter.usage
