@@ -134,7 +134,7 @@ REDIS_DURATION = Histogram(
 )
 # Known label values start at 0, so a scrape (and a dashboard) shows them before the
 # first event, and rate() sees the first one.
-for _reason in ("no_data_key", "key_unreadable", "unserializable"):
+for _reason in ("no_data_key", "key_unreadable", "unserializable", "invalid", "too_large"):
     TRACES_DROPPED.labels(reason=_reason)
 for _reason in ("malformed", "refused"):
     USAGE_DEAD_LETTERS.labels(reason=_reason)
