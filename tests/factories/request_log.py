@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from observability import partitions
 from observability.models import RequestLog
 from tenants.models import Organization
 
@@ -65,9 +66,15 @@ def _fields(org: Organization, created_at: datetime, changes: dict[str, Any]) ->
     return fields
 
 
+def _with_partitions(first: datetime, last: datetime) -> None:
+    """The log is day-partitioned: make the days these rows fall on exist (fixed test dates)."""
+    partitions.ensure_partitions(first.astimezone(UTC).date(), last.astimezone(UTC).date())
+
+
 def logged_request(org: Organization, **changes: Any) -> RequestLog:
     """One request log row of `org` (a served request unless `changes` say otherwise)."""
     created_at = changes.pop("created_at", FIRST)
+    _with_partitions(created_at, created_at)
     return RequestLog.objects.create(**_fields(org, created_at, changes))
 
 
@@ -79,4 +86,6 @@ def logged_requests(
         RequestLog(**_fields(org, start + timedelta(seconds=index), dict(changes)))
         for index in range(count)
     ]
+    if rows:
+        _with_partitions(rows[0].created_at, rows[-1].created_at)
     return RequestLog.objects.bulk_create(rows, batch_size=1000)

@@ -12,7 +12,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 import redis
 from django.db.models import Count, Q, Sum
 from rest_framework.test import APIClient
@@ -23,7 +22,6 @@ from tests.conftest import Persona
 from tests.factories.usage import push_usage, usage_event_of
 
 
-@pytest.mark.xfail(strict=True, reason="the drain does not fill UsageRollup yet (lane C1)")
 def test_usage_totals_equal_the_request_log(
     alice: Persona, alice_api: APIClient, redis_client: redis.Redis
 ) -> None:
