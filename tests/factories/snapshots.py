@@ -71,7 +71,7 @@ def observability(
     days: tuple[str, ...] | None = None,
     org_id: str = ORG,
 ) -> tuple[ObservabilityEntry, dict[str, bytes]]:
-    """An observability part with a fresh data key per day (today when None), sealed as web seals them.
+    """An observability part with a fresh data key per day (default today), sealed as web does.
 
     Returns the part and the opened keys by day, which a test opens traces with.
     """

@@ -82,7 +82,7 @@ class StreamAssembler:
 
 
 class _OpenAIChoice:
-    __slots__ = ("content", "finish_reason", "fields", "function_call", "role", "tool_calls")
+    __slots__ = ("content", "fields", "finish_reason", "function_call", "role", "tool_calls")
 
     def __init__(self) -> None:
         self.role = "assistant"

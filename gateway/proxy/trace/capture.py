@@ -61,7 +61,7 @@ class TraceCapture:
         self.error = None
 
     def failed(self, error: dict[str, Any]) -> None:
-        """A provider's error answer, restated without secrets; the redact stage redacts its text."""
+        """A provider's error, restated without secrets; the redact stage redacts its text."""
         self.error = {"error": error}
 
     def streaming(self, dialect: str) -> None:

@@ -39,8 +39,10 @@ from gateway.shared.snapshot import (
 from gateway.shared.traces import PART_MAX_BYTES, open_trace, trace_context
 from gateway.shared.usage_event import STREAM, UsageEvent
 from tests.factories.snapshots import ORG, key_entry, observability, tenant, utc_day
-from tests.gateway.mock_provider.conftest import mock_url  # noqa: F401  # shared fixture
-from tests.gateway.mock_provider.conftest import sse_events
+from tests.gateway.mock_provider.conftest import (
+    mock_url,  # noqa: F401  # shared fixture
+    sse_events,
+)
 
 MASTER = MasterKeys.parse(settings.SELIXES_MASTER_KEYS)
 PROVIDER_KEY_ID = "pk-1"
@@ -83,7 +85,7 @@ def pii_policy(action: str = "mask", restore: bool = False) -> PiiPolicyEntry:
 class Proxy:
     app: ProxyApp
     http: httpx.AsyncClient
-    redis: aioredis.Redis
+    redis: Any  # redis.asyncio.Redis, whose replies the stubs type loosely
     api_key: str
     mock: str
     version: int = 1
@@ -107,7 +109,9 @@ class Proxy:
         }
         deployments = []
         for index, model in enumerate(models):
-            deployments.append({**mock_deployment(self.mock, model), "id": f"chat#{index}"})
+            entry = mock_deployment(self.mock, model)
+            entry["id"] = f"chat#{index}"
+            deployments.append(entry)
         snapshot["routes"] = {
             "chat": {"strategy": "priority", "min_quality": None, "deployments": deployments}
         }
