@@ -13,6 +13,10 @@ through carry-over windows (gateway.proxy.pii.stream). The
 non-streamed answer; a stream's headers leave before its answer exists, so
 there it lists the prompt's (the request log has both).
 
+With observability on (gateway.proxy.trace), the trace's answer is taken
+here: as sent to the caller, or, when restore_in_response puts originals
+back, from a twin redactor that redacts the same way and restores nothing.
+
 It sits inside the route stage, which parses the body, and outside
 admission, so a blocked request is never admitted, limited or charged, and
 the token bound is computed on the text that is actually sent. Without a
