@@ -27,6 +27,7 @@ from gateway.proxy.stages.record import RecordStage
 from gateway.proxy.stages.redact import RedactStage
 from gateway.proxy.stages.route import RouteStage
 from gateway.proxy.stages.upstream import UpstreamStage
+from gateway.proxy.trace.seal import TraceSealer
 from gateway.proxy.upstream_client import UpstreamClient
 from gateway.proxy.usage import UsageEmitter
 from gateway.proxy.usage_backlog import UsageBacklog
@@ -96,6 +97,7 @@ class ProxyApp:
                 ),
                 keyring=Keyring.from_settings(settings.master_keys, settings.platform_keys),
                 client=self.client,
+                traces=TraceSealer.from_settings(settings.master_keys),
             )
         )
         self._listener = asyncio.create_task(snapshots.listen(), name="snapshot-listener")

@@ -14,6 +14,7 @@ from gateway.shared.snapshot import DeploymentEntry, KeyEntry, Snapshot
 if TYPE_CHECKING:
     from gateway.proxy.budget.engine import Candidate, Hold
     from gateway.proxy.routing.failover import Failover
+    from gateway.proxy.trace.capture import TraceCapture
     from gateway.shared.usage_event import Attempt, Redaction
 
 
@@ -65,6 +66,11 @@ class RequestContext:
     error_provider: str | None = None
     # what the PII policy redacted (redact stage), prompt and answer; no values
     redactions: list[Redaction] = field(default_factory=list)
+    # observability on (gateway.proxy.trace): what crossed the gateway, in
+    # memory until the record stage seals it; None when off. trace_dropped:
+    # why a trace that observability wanted cannot be kept (counted at the end).
+    trace: TraceCapture | None = None
+    trace_dropped: str | None = None
 
     @property
     def org_id(self) -> str | None:

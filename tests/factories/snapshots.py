@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from gateway.shared.snapshot import BudgetEntry, KeyEntry, Snapshot
+from gateway.shared.crypto import MasterKeys, data_key_context
+from gateway.shared.snapshot import BudgetEntry, KeyEntry, ObservabilityEntry, Snapshot
+from gateway.shared.traces import new_data_key
 
 ORG = "org-1"
 
@@ -54,3 +57,30 @@ def tenant(*budgets: BudgetEntry, key: KeyEntry | None = None) -> Snapshot:
         },
     }
     return snapshot  # type: ignore[return-value]
+
+
+def utc_day(ts: float | None = None) -> str:
+    """The UTC day "YYYY-MM-DD" of unix time `ts` (now when None), as the proxy names it."""
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() if ts is None else ts))
+
+
+def observability(
+    master: MasterKeys,
+    enabled: bool = True,
+    projects: dict[str, bool] | None = None,
+    days: tuple[str, ...] | None = None,
+    org_id: str = ORG,
+) -> tuple[ObservabilityEntry, dict[str, bytes]]:
+    """An observability part with a fresh data key per day (default today), sealed as web does.
+
+    Returns the part and the opened keys by day, which a test opens traces with.
+    """
+    keys = {day: new_data_key() for day in (days if days is not None else (utc_day(),))}
+    entry: ObservabilityEntry = {
+        "enabled": enabled,
+        "projects": dict(projects or {}),
+        "data_keys": {
+            day: master.seal(key, data_key_context(org_id, day)) for day, key in keys.items()
+        },
+    }
+    return entry, keys

@@ -72,7 +72,7 @@ def token_for(secret: bytes, entity: str, value: str) -> str:
 class Redactor:
     """The policy applied to one request's texts, with its audit counts and restore vault."""
 
-    __slots__ = ("counts", "detect", "max_ner_chars", "ner_chars", "policy", "vault")
+    __slots__ = ("counts", "detect", "max_ner_chars", "memo", "ner_chars", "policy", "vault")
 
     def __init__(
         self,
@@ -90,14 +90,39 @@ class Redactor:
         # token -> original, only with restore_in_response; memory only.
         self.vault: dict[str, str] = {}
         self.ner_chars = 0
+        # Findings by text, shared with a twin (without_restore) that reads the
+        # same texts right after this one; None: nothing remembered.
+        self.memo: dict[str, list[Finding]] | None = None
+
+    def without_restore(self) -> Redactor:
+        """Return a twin that redacts the same texts the same way but restores nothing.
+
+        A trace keeps the answer before restore_in_response puts originals back
+        (CONTRACT.md section 6). The twin is fed what this redactor is fed, just
+        after it, and reads this one's findings from the shared memo, so nothing
+        is detected twice; its counts are its own, never audited. The caller
+        clears the memo between steps.
+        """
+        twin = Redactor(self.policy, self.max_ner_chars, self.detect)
+        self.memo = twin.memo = {}
+        return twin
 
     # --- finding ----------------------------------------------------------
 
     def findings(self, text: str) -> list[Finding]:
         """Return the acted-on findings in `text`, sorted, non-overlapping, in its offsets."""
-        policy = self.policy
         if not text:
             return []
+        memo = self.memo
+        if memo is None:
+            return self._find(text)
+        found = memo.get(text)
+        if found is None:
+            found = memo[text] = self._find(text)
+        return found
+
+    def _find(self, text: str) -> list[Finding]:
+        policy = self.policy
         try:
             found = self.detect(text, policy.validator_types) if policy.validator_types else []
             extra: list[Finding] = []

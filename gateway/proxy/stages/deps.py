@@ -12,6 +12,7 @@ from gateway.proxy.pricing import PriceTable
 from gateway.proxy.redis_client import AsyncRedisClient
 from gateway.proxy.routing.router import Router
 from gateway.proxy.snapshot_cache import SnapshotCache
+from gateway.proxy.trace.seal import TraceSealer
 from gateway.proxy.upstream_client import UpstreamClient
 from gateway.proxy.usage import UsageEmitter
 
@@ -28,3 +29,4 @@ class StageDeps:
     reservations: Reservations
     keyring: Keyring
     client: UpstreamClient
+    traces: TraceSealer

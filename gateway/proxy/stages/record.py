@@ -30,6 +30,7 @@ class RecordStage:
         self.emitter = deps.emitter
         self.script_flags = deps.settings.redis_script_flags
         self.metrics = RequestMetrics(deps.prices)
+        self.traces = deps.traces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -78,5 +79,8 @@ class RecordStage:
             if ctx.status == 0:
                 ctx.status = 499 if ctx.client_disconnected else 500
             settlement = budget_hold.settle(ctx, self.script_flags)  # prices the answer first
-            self.emitter.emit(usage.event_from(ctx), settlement)
+            event = usage.event_from(ctx)
+            if ctx.trace is not None or ctx.trace_dropped is not None:
+                self.traces.settle(ctx, event)  # sealed here, before it leaves memory
+            self.emitter.emit(event, settlement)
             self.metrics.observe(ctx, time.perf_counter() - ctx.started_at)

@@ -189,6 +189,8 @@ class UpstreamStage:
         except (MissingProviderKey, MisconfiguredDeployment) as e:
             raise AttemptFailed(e.code, 503 if isinstance(e, MissingProviderKey) else 502) from e
         ctx.upstream_endpoint = endpoint_of(request.url)
+        if ctx.trace is not None:
+            ctx.trace.sent(request.body)  # the request as sent: redacted, provider's format
         try:
             response = await self.client.send(
                 request, deployment["connect_timeout_s"], deployment["timeout_s"]
@@ -198,7 +200,7 @@ class UpstreamStage:
         try:
             if response.status >= 400:
                 try:
-                    await _refuse(adapter, response, api_key)
+                    await _refuse(ctx, adapter, response, api_key)
                 except ProviderRejected:
                     # No other deployment would answer otherwise: this provider's
                     # answer failed the request (one that fails over is the chain's).
@@ -216,13 +218,19 @@ class UpstreamStage:
             response.close()
 
 
-async def _refuse(adapter: ProviderAdapter, response: UpstreamResponse, api_key: str) -> None:
+async def _refuse(
+    ctx: RequestContext, adapter: ProviderAdapter, response: UpstreamResponse, api_key: str
+) -> None:
     """Fail the attempt (the next deployment may serve) or refuse the request (none would)."""
     try:
         body = await response.read(MAX_ERROR_BYTES)
     except UpstreamFailure:
         body = b""
     error: UpstreamError = adapter.error(response.status, body, response.headers, api_key)
+    if ctx.trace is not None:
+        # As the adapter restates it (keys and auth headers scrubbed); the redact
+        # stage redacts its text like an answer's, or leaves it out.
+        ctx.trace.failed({"status": error.status, "type": error.type, "message": error.message})
     if fails_over(response.status):
         raise AttemptFailed(f"http_{response.status}", 502, error.retry_after_s)
     raise ProviderRejected(response.status, error.message)
