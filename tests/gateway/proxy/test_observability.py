@@ -38,10 +38,20 @@ def _chat(gateway: Gateway, text: str, **extra: Any) -> str:
     return str(response.headers["x-request-id"])
 
 
+def _logged(redis_client: redis.Redis, request_id: str) -> None:
+    """Drain until the request's row is in the log (the proxy flushes usage in the background)."""
+
+    def written() -> bool:
+        drain_usage_stream(redis_client)
+        return RequestLog.objects.filter(request_id=request_id).exists()
+
+    eventually(written, timeout_s=30, what=f"request {request_id} in the request log")
+
+
 def _traced(gateway: Gateway, redis_client: redis.Redis, text: str) -> str | None:
-    """Send a request and drain; its id if the proxy kept a trace of it (it follows the toggle)."""
+    """Send a request, wait for its row; its id if the proxy kept a trace of it."""
     request_id = _chat(gateway, text)
-    drain_usage_stream(redis_client)
+    _logged(redis_client, request_id)
     return request_id if Trace.objects.filter(request_id=request_id).exists() else None
 
 
@@ -49,8 +59,7 @@ def test_turning_observability_on_keeps_a_trace_the_api_opens_and_off_keeps_none
     gateway: Gateway, redis_client: redis.Redis
 ) -> None:
     off_id = _chat(gateway, "nothing of this is kept")
-    drain_usage_stream(redis_client)
-    assert RequestLog.objects.filter(request_id=off_id).exists()
+    _logged(redis_client, off_id)
     assert not Trace.objects.filter(request_id=off_id).exists()
     assert gateway.api.get(f"/api/v1/traces/{off_id}/").status_code == 404
 
@@ -83,8 +92,7 @@ def test_turning_observability_on_keeps_a_trace_the_api_opens_and_off_keeps_none
 def test_usage_totals_equal_the_request_log_for_the_same_window(
     gateway: Gateway, redis_client: redis.Redis, alice: Persona
 ) -> None:
-    for index in range(6):
-        _chat(gateway, f"question number {index}", stream=index % 2 == 0)
+    sent = [_chat(gateway, f"question number {index}", stream=index % 2 == 0) for index in range(6)]
     # Refused ones count too: an alias the org does not have.
     for _ in range(2):
         refused = httpx.post(
@@ -94,7 +102,9 @@ def test_usage_totals_equal_the_request_log_for_the_same_window(
             timeout=30,
         )
         assert refused.status_code >= 400
-    drain_usage_stream(redis_client)
+        sent.append(refused.headers["x-request-id"])
+    for request_id in sent:
+        _logged(redis_client, request_id)
 
     today = datetime.now(UTC).date()
     window = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
