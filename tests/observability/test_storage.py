@@ -25,7 +25,7 @@ from gateway.budgets.models import LedgerEntry
 from gateway.proxy.metrics import SCRAPE
 from gateway.shared.traces import open_trace, trace_context
 from gateway.shared.usage_event import STREAM, UsageEvent
-from observability import partitions
+from observability import drain, partitions
 from observability.dead_letters import DEAD_LETTERS
 from observability.drain import MAX_FUTURE_DAYS, drain_usage_stream
 from observability.latency_histogram import BUCKETS, histogram_of
@@ -331,3 +331,27 @@ def test_deleting_an_org_deletes_its_rows_in_every_partition(
     assert not Trace.objects.exists()
     assert not UsageRollup.objects.exclude(org=charlie.org).exists()
     assert RequestLog.objects.filter(request_id=kept["request_id"]).exists()
+
+
+def test_a_batch_of_large_traces_stops_near_its_byte_budget_and_the_rest_follow(
+    alice: Persona, redis_client: redis.Redis
+) -> None:
+    """A worker's memory is bounded by bytes, not only by events: full traces are ~700 KB each."""
+    day = datetime.now(UTC).date()
+    key = data_key_of(alice.org, day)
+    events = []
+    for _ in range(12):
+        event = usage_event_of(alice)
+        event["trace"] = sealed_trace(
+            key, alice.org, day, event["request_id"], request={"prompt": "x" * 100_000}
+        )
+        push_usage(redis_client, event)
+        events.append(event)
+    drain._ensure_group(redis_client)
+    batch = drain.read_batch(redis_client, "bounded", day, max_bytes=300_000)
+    assert batch is not None
+    # About 134 KB per entry: two fill 300 KB, and the budget stops the reading there.
+    assert 2 <= len(batch.ids) <= 3
+    # Those entries stay pending for that consumer; the next drain claims them with the rest.
+    drain_usage_stream(redis_client, claim_idle_ms=0)
+    assert Trace.objects.filter(request_id__in=[e["request_id"] for e in events]).count() == 12
