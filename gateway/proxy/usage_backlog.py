@@ -50,13 +50,20 @@ class UsageBacklog(Collector):
             on_loop = asyncio.get_running_loop() is self.loop
         except RuntimeError:
             on_loop = False
-        if on_loop:
-            return  # waiting here would block the very loop that must answer
+        if on_loop or self.loop.is_closed():
+            # Waiting on the running loop would block the very loop that must answer;
+            # a closed one (its app shut down) has no one to answer at all.
+            return
+        read = self._read()
         try:
-            length, pending = asyncio.run_coroutine_threadsafe(self._read(), self.loop).result(
-                READ_TIMEOUT_S
-            )
+            future = asyncio.run_coroutine_threadsafe(read, self.loop)
+        except RuntimeError:  # the loop closed in between
+            read.close()
+            return
+        try:
+            length, pending = future.result(READ_TIMEOUT_S)
         except Exception as e:  # the scrape goes on without these gauges
+            future.cancel()
             log.warning("usage stream backlog unreadable: %s", describe(e))
             return
         yield GaugeMetricFamily(

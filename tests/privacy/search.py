@@ -84,6 +84,20 @@ def checkpoint() -> None:
         cursor.execute("CHECKPOINT")
 
 
+def data_directory() -> Path | None:
+    """The database server's data directory, when this process can read it.
+
+    The embedded PostgreSQL keeps it under .selixes/; a system one (CI's
+    service) elsewhere, readable here when the tests run as its owner or root;
+    a managed one nowhere this process sees (None).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW data_directory")
+        row = cursor.fetchone()
+    path = Path(row[0]) if row else None
+    return path if path is not None and os.access(path, os.R_OK | os.X_OK) else None
+
+
 def redis_everything(url: str) -> tuple[bytes, int]:
     """Every key of every database of the Redis server at `url`, dumped; and how many keys."""
     first: Any = redis.Redis.from_url(url)

@@ -323,7 +323,10 @@ def _search_everything(h: Harness, caplog: pytest.LogCaptureFixture) -> Found:
     if hits := search.found_in(caplog.text.encode()):
         where["this process's log records"] = hits
     search.checkpoint()
-    files, count = search.files_under(embedded.STATE_DIR, h.logs, h.tmp)
+    roots = [embedded.STATE_DIR, h.logs, h.tmp]
+    if (database_files := search.data_directory()) is not None:
+        roots.append(database_files)  # a system PostgreSQL's, outside .selixes/
+    files, count = search.files_under(*roots)
     searched["files"] = count
     where.update({f"file {path}": hits for path, hits in files.items()})
     return Found(where, searched)
@@ -418,7 +421,8 @@ def test_with_observability_on_payloads_are_only_ciphertext_and_the_search_finds
     seen = {where for where, hits in found.where.items() if controls["org"] in hits}
     assert "postgres row of public.tenants_organization" in seen
     assert "pg_dump" in seen
-    assert any(where.startswith(f"file {embedded.STATE_DIR}") for where in seen)  # heap files
+    database_files = search.data_directory() or embedded.STATE_DIR
+    assert any(where.startswith(f"file {database_files}") for where in seen)  # heap files
     assert controls["path"] in found.where.get(
         "postgres row of public.observability_requestlog", set()
     )
