@@ -120,10 +120,20 @@ def test_budgets_settle_into_the_ledger_on_a_cluster(
     assert len(org_keys) >= 3
     assert len({web_on_cluster.keyslot(k) for k in org_keys}) == 1  # type: ignore[no-untyped-call]
 
-    drain_usage_stream()
     charged = LedgerEntry.objects.filter(org=alice.org, cost_nano__gt=0)
+    drained(charged, 3)
     assert sorted(entry.cost_nano for entry in charged) == [10**7] * 3
     assert reconcile() == []
+
+
+def drained(entries: Any, count: int) -> None:
+    """Drain until `count` ledger entries are written: proxies flush usage in the background."""
+
+    def written() -> bool:
+        drain_usage_stream()
+        return bool(entries.count() >= count)
+
+    eventually(written, timeout_s=30, what=f"{count} ledger entries drained")
 
 
 def test_counters_and_snapshots_come_back_after_a_cluster_flushall(
@@ -133,7 +143,9 @@ def test_counters_and_snapshots_come_back_after_a_cluster_flushall(
     budget = add_budget(gateway, alice, "0.030")
     chat(gateway)
     chat(gateway)
-    drain_usage_stream()
+    # Both settlements in the ledger before the flush: one still in the proxy's
+    # background flush would be wiped with the stream, and rebuilt as unspent.
+    drained(LedgerEntry.objects.filter(org=alice.org, cost_nano__gt=0), 2)
     web_on_cluster.flushall(target_nodes=RedisCluster.PRIMARIES)
 
     # Snapshots and counters are gone from every node: the key is unknown now
