@@ -36,11 +36,13 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll("canvas[data-chart]"))
     width: canvas.getBoundingClientRect().width,
   };
 })"""
-# True once every canvas has a chart that painted something.
+# True once every canvas has a chart that painted (its animation may still run under load).
 ALL_DRAWN_JS = (
     "() => { const c = document.querySelectorAll('canvas[data-chart]');"
     " return c.length > 0 && Array.from(c).every((canvas) => window.Chart &&"
-    " Chart.getChart(canvas) && !Chart.getChart(canvas).animating); }"
+    " Chart.getChart(canvas) && (() => { const d = canvas.getContext('2d')"
+    ".getImageData(0, 0, canvas.width, canvas.height).data; let n = 0;"
+    " for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n > 1000; })()); }"
 )
 
 
